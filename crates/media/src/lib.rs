@@ -1,0 +1,39 @@
+//! Media processing for dailies: ffprobe/ffmpeg run as guarded child processes (never linked), a
+//! typed view of what ffprobe reports, a pure decision on how to make a file browser-playable, and
+//! a pipeline that writes the playable rendition, poster and scrub sprite with as few decodes as
+//! practical.
+//!
+//! No database, no HTTP: the server owns scheduling, retries and storage layout.
+
+mod bitrate;
+mod command;
+mod decide;
+mod error;
+mod faststart;
+mod info;
+mod paths;
+mod pipeline;
+mod poster;
+mod probe;
+mod process;
+mod progress;
+mod sprite;
+mod staging;
+mod tools;
+
+pub use bitrate::video_bitrate_kbps;
+pub use command::{RunOptions, run_ffmpeg};
+pub use decide::{AudioPlan, Limits, Plan, Rejection, TranscodeSpec, decide};
+pub use error::MediaError;
+pub use faststart::moov_before_mdat;
+pub use info::{MediaInfo, StreamInfo, StreamKind};
+pub use paths::ffmpeg_path_arg;
+pub use pipeline::{
+    PLAYABLE_FILE, POSTER_FILE, PipelineOutputs, SPRITE_FILE, X264_PRESET, bare_transcode_args,
+    run_pipeline,
+};
+pub use poster::PosterPlan;
+pub use probe::probe;
+pub use progress::{Progress, ProgressParser};
+pub use sprite::SpriteGeometry;
+pub use tools::Tools;

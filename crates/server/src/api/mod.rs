@@ -1,0 +1,94 @@
+//! The HTTP API and the web page. Every route except `/api/health`, the OpenAPI document and
+//! the static page asks who is calling ([`auth::Caller`]); media files go through the same
+//! checks as the JSON.
+
+pub mod auth;
+pub mod error;
+pub mod files;
+pub mod videos;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::app::App;
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/app.js", get(app_js))
+        .route("/api/health", get(health))
+        .route("/api/openapi.json", get(openapi))
+        .merge(videos::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(trace_request))
+        .with_state(app)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("../web/index.html"))
+}
+
+async fn app_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../web/app.js"),
+    )
+        .into_response()
+}
+
+async fn health(axum::extract::State(app): axum::extract::State<App>) -> Response {
+    let db_ok = sqlx::query("SELECT 1").execute(&app.db.pool).await.is_ok();
+    let body = json!({
+        "status": if db_ok { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": app.db.kind.name(),
+    });
+    let status = if db_ok {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::NotFound
+}
+
+/// One span per request, and one log line with the outcome.
+async fn trace_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!("http", method = %req.method(), route = %route);
+    async move {
+        let start = Instant::now();
+        let res = next.run(req).await;
+        tracing::info!(
+            status = res.status().as_u16(),
+            ms = start.elapsed().as_millis() as u64,
+            "request"
+        );
+        res
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,240 @@
+//! `/api/videos`: list, show, rename, delete, and the video's files.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::auth::Caller;
+use crate::api::error::ApiError;
+use crate::api::files::serve_file;
+use crate::app::App;
+use crate::db::videos::{self, Cursor, Video};
+use crate::ids;
+use crate::ingest::recover::to_trash;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/videos", get(list))
+        .route("/api/videos/{id}", get(show).patch(update).delete(remove))
+        .route("/api/videos/{id}/media", get(media))
+        .route("/api/videos/{id}/original", get(original))
+        .route("/api/videos/{id}/poster.jpg", get(poster))
+        .route("/api/videos/{id}/sprite.jpg", get(sprite))
+}
+
+/// The JSON a client sees for a video.
+pub fn video_json(v: &Video) -> Value {
+    let base = format!("/api/videos/{}", v.id);
+    let ready = v.status == videos::status::READY;
+    let geometry: Value = v
+        .sprite_geometry
+        .as_deref()
+        .and_then(|g| serde_json::from_str(g).ok())
+        .unwrap_or(Value::Null);
+    json!({
+        "id": v.id,
+        "title": v.title,
+        "status": v.status,
+        "owner": v.owner_name,
+        "original_filename": v.original_filename,
+        "source": v.source,
+        "duration_s": v.duration_s,
+        "width": v.width,
+        "height": v.height,
+        "fps": v.fps,
+        "video_codec": v.video_codec,
+        "audio_codec": v.audio_codec,
+        "size_bytes": v.size_bytes,
+        "sha256": v.sha256,
+        "created_at": v.created_at,
+        "updated_at": v.updated_at,
+        "ready_at": v.ready_at,
+        "progress": if v.status == videos::status::PROCESSING { json!(v.progress.unwrap_or(0.0)) } else { Value::Null },
+        "error": v.error,
+        "processing": v.plan,
+        "media_url": (ready && v.playable_file.is_some()).then(|| format!("{base}/media")),
+        "original_url": v.original_file.is_some().then(|| format!("{base}/original")),
+        "poster_url": (ready && v.poster_file.is_some()).then(|| format!("{base}/poster.jpg")),
+        "sprite_url": (ready && v.sprite_file.is_some()).then(|| format!("{base}/sprite.jpg")),
+        "sprite": geometry,
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+fn parse_cursor(s: &str) -> Result<Cursor, ApiError> {
+    let bad = || {
+        ApiError::BadRequest("invalid cursor: pass back the 'next' value of a previous page".into())
+    };
+    let (t, id) = s.split_once('.').ok_or_else(bad)?;
+    let t: i64 = t.parse().map_err(|_| bad())?;
+    if !ids::is_valid_id(id) {
+        return Err(bad());
+    }
+    Ok((t, id.to_owned()))
+}
+
+async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 200".into(),
+        ));
+    }
+    let cursor = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let owner = (!caller.0.is_admin).then_some(caller.0.id.as_str());
+    // One extra row tells whether there is a next page.
+    let mut rows = videos::list(&app.db, owner, cursor.as_ref(), limit + 1).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|v| format!("{}.{}", v.created_at, v.id))
+    } else {
+        None
+    };
+    Ok(Json(
+        json!({ "items": rows.iter().map(video_json).collect::<Vec<_>>(), "next": next }),
+    ))
+}
+
+/// The video if it exists, is not deleted and the caller may see it; otherwise 404 (a stranger
+/// cannot even learn that it exists).
+async fn visible(app: &App, caller: &Caller, id: &str) -> Result<Video, ApiError> {
+    if !ids::is_valid_id(id) {
+        return Err(ApiError::NotFound);
+    }
+    match videos::get(&app.db, id).await? {
+        Some(v) if v.deleted_at.is_none() && caller.may_see(&v.owner_id) => Ok(v),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+async fn show(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(video_json(&visible(&app, &caller, &id).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    title: Option<String>,
+}
+
+async fn update(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<Patch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let video = visible(&app, &caller, &id).await?;
+    let Json(patch) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if let Some(title) = patch.title {
+        let title = title.trim();
+        if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
+            return Err(ApiError::Unprocessable(
+                "title must be 1 to 200 characters without control characters".into(),
+            ));
+        }
+        videos::set_title(&app.db, &video.id, title).await?;
+    }
+    let updated = videos::get(&app.db, &video.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(video_json(&updated)))
+}
+
+/// Moves the video to the trash: the row is marked first, then the folder moves (start-up
+/// recovery finishes the move if the process dies in between).
+async fn remove(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let video = visible(&app, &caller, &id).await?;
+    for job in crate::jobs::queue::for_video(&app.db, &video.id).await? {
+        crate::jobs::queue::request_cancel(&app.db, &job.id).await?;
+    }
+    videos::set_deleted(&app.db, &video.id).await?;
+    to_trash(&app, &video.id).await?;
+    tracing::info!(video = %video.id, "moved to trash");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn serve_named(
+    app: &App,
+    video: &Video,
+    name: Option<&str>,
+    headers: &HeaderMap,
+    download: Option<&str>,
+) -> Result<Response, ApiError> {
+    let path = name
+        .and_then(|n| app.layout.video_file(&video.id, n))
+        .ok_or(ApiError::NotFound)?;
+    serve_file(&path, headers, download).await
+}
+
+async fn media(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let v = visible(&app, &caller, &id).await?;
+    if v.status != videos::status::READY {
+        return Err(ApiError::NotFound);
+    }
+    serve_named(&app, &v, v.playable_file.as_deref(), &headers, None).await
+}
+
+async fn original(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let v = visible(&app, &caller, &id).await?;
+    serve_named(
+        &app,
+        &v,
+        v.original_file.as_deref(),
+        &headers,
+        Some(&v.original_filename),
+    )
+    .await
+}
+
+async fn poster(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let v = visible(&app, &caller, &id).await?;
+    serve_named(&app, &v, v.poster_file.as_deref(), &headers, None).await
+}
+
+async fn sprite(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let v = visible(&app, &caller, &id).await?;
+    serve_named(&app, &v, v.sprite_file.as_deref(), &headers, None).await
+}

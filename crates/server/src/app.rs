@@ -1,0 +1,39 @@
+//! What every part of a running process shares: configuration, database, data layout, tools.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use dailies_media::Tools;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::layout::Layout;
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub layout: Layout,
+    pub tools: Tools,
+    /// Wakes idle workers when this process enqueues a job, so they need not wait for a poll.
+    pub jobs_added: Arc<Notify>,
+}
+
+impl App {
+    /// Creates the data folders, opens the database and runs its migrations.
+    pub async fn open(config: Config) -> Result<Self> {
+        let layout = config.layout();
+        layout.create_all()?;
+        let db = Db::connect(&config.database_url()).await?;
+        let (_, threads) = config.cpu_budget();
+        let tools = Tools::new(&config.ffmpeg, &config.ffprobe, threads);
+        Ok(App {
+            config: Arc::new(config),
+            db,
+            layout,
+            tools,
+            jobs_added: Arc::new(Notify::new()),
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! The command line: `dailies serve | worker | user | token | import | probe | migrate`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dailies",
+    version,
+    about = "A self-hosted home for a video team's footage"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand that touches the data honours.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Data directory [env: DAILIES_DATA_DIR] [default: ./data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL, sqlite://… or postgres://… [env: DAILIES_DATABASE] [default: SQLite in the data dir]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+    /// TOML configuration file [env: DAILIES_CONFIG] [default: DATA_DIR/dailies.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: HTTP API, web page, drop-folder watcher and job workers.
+    Serve {
+        /// Address to listen on [env: DAILIES_LISTEN] [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Run job workers only (for extra machines sharing the database and storage).
+    Worker,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Ingest local files (copied, never moved) and wait until they are ready.
+    Import {
+        /// Files to ingest.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Owner of the new videos (created if missing).
+        #[arg(long)]
+        user: String,
+        /// Register and queue only; do not process here.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Print what ffprobe finds in a file, as JSON, and what processing would do with it.
+    Probe { file: PathBuf },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user.
+    Add {
+        name: String,
+        /// Give the user administrator rights.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for a user; the token is the last line printed.
+    Create {
+        /// The user the token acts as.
+        name: String,
+        /// A note to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+impl Cli {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.global.config.clone(),
+            data_dir: self.global.data_dir.clone(),
+            database: self.global.database.clone(),
+            listen: match &self.command {
+                Command::Serve { listen } => *listen,
+                _ => None,
+            },
+        }
+    }
+}

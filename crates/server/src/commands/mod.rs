@@ -1,0 +1,6 @@
+//! One file per subcommand.
+
+pub mod import;
+pub mod probe;
+pub mod serve;
+pub mod users;

@@ -1,0 +1,114 @@
+//! `dailies serve` and `dailies worker`.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::db::users;
+use crate::ingest::{drop_folder, recover};
+use crate::jobs::worker;
+
+/// How long open HTTP connections (a long download, say) may delay the exit after a signal.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// On the very first start there is nobody to log in as: make an admin and show its token once.
+async fn ensure_first_admin(app: &App) -> Result<()> {
+    if users::count(&app.db).await? > 0 {
+        return Ok(());
+    }
+    let name = app.config.default_user.clone();
+    let admin = users::create(&app.db, &name, true).await?;
+    let token = users::create_token(&app.db, &admin, "first start").await?;
+    println!("Created the administrator '{name}'. Its API token (shown only this once):");
+    println!("{token}");
+    Ok(())
+}
+
+pub async fn serve(app: App) -> Result<()> {
+    ensure_first_admin(&app).await?;
+    let report = recover::reconcile(&app).await?;
+    if report != recover::Recovery::default() {
+        tracing::info!(?report, "recovered after an interrupted run");
+    }
+    let shutdown = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind(app.config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", app.config.listen))?;
+    tracing::info!("dailies is listening on http://{}", listener.local_addr()?);
+    println!("dailies is listening on http://{}", listener.local_addr()?);
+
+    let mut background = tokio::task::JoinSet::new();
+    if app.config.workers {
+        background.spawn(worker::run(app.clone(), shutdown.clone()));
+    }
+    if app.config.watch_incoming {
+        background.spawn(drop_folder::run(app.clone(), shutdown.clone()));
+    }
+    background.spawn(purge_loop(app.clone(), shutdown.clone()));
+
+    let router = crate::api::router(app.clone());
+    let http_stop = shutdown.clone();
+    let mut http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { http_stop.cancelled().await })
+            .await
+    });
+
+    tokio::select! {
+        _ = shutdown_signal() => tracing::info!("shutting down"),
+        res = &mut http => {
+            shutdown.cancel();
+            res.context("HTTP server task")?.context("HTTP server")?;
+        }
+    }
+    shutdown.cancel();
+    // Workers stop their children and hand jobs back; HTTP gets a short grace period.
+    while background.join_next().await.is_some() {}
+    if tokio::time::timeout(GRACE, &mut http).await.is_err() {
+        http.abort();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Job workers only, for extra machines.
+pub async fn worker_only(app: App) -> Result<()> {
+    let shutdown = CancellationToken::new();
+    let workers = tokio::spawn(worker::run(app.clone(), shutdown.clone()));
+    shutdown_signal().await;
+    shutdown.cancel();
+    workers.await?;
+    Ok(())
+}
+
+async fn purge_loop(app: App, shutdown: CancellationToken) {
+    loop {
+        match recover::purge_trash(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(videos = n, "purged the trash"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge the trash"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! Server configuration: command-line flag > `DAILIES_*` environment variable > TOML file >
+//! built-in default.
+//!
+//! Every setting has one name used everywhere: `max_height` in the file is
+//! `DAILIES_MAX_HEIGHT` in the environment. The layers are merged as TOML tables and then
+//! deserialised once, so a wrong type in any layer is reported with the setting's name.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::layout::Layout;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Root of everything the server stores.
+    pub data_dir: PathBuf,
+    /// Database URL; empty means SQLite inside the data dir.
+    pub database: String,
+    /// Owner of files dropped at the top level of `incoming/`.
+    pub default_user: String,
+    /// Watch `incoming/` at all (disable on API-only nodes).
+    pub watch_incoming: bool,
+    /// Full rescan interval of `incoming/`, for file systems that send no change events.
+    pub rescan_secs: f64,
+    /// A dropped file is taken once its size and mtime have not changed for this long.
+    pub settle_secs: f64,
+    /// Playable renditions are at most this tall.
+    pub max_height: u32,
+    /// Sources declaring more pixels per frame than this are rejected.
+    pub max_pixels: u64,
+    /// Longest accepted duration in seconds (0 = no limit).
+    pub max_duration_s: f64,
+    /// How many videos are processed at once; 0 = chosen from the core count.
+    pub process_concurrency: usize,
+    /// Job workers in this process (0 = API only).
+    pub workers: bool,
+    /// A worker that stops renewing its lease for this long loses the job to another.
+    pub job_lease_secs: f64,
+    /// Attempts per job before it is given up.
+    pub job_max_attempts: i64,
+    /// First retry delay; each further retry waits four times longer.
+    pub job_retry_base_secs: f64,
+    /// Upper bound on one ffprobe run.
+    pub probe_timeout_secs: f64,
+    /// Upper bound on one ffmpeg run, at least; long sources get proportionally more.
+    pub ffmpeg_timeout_secs: f64,
+    /// Deleted videos stay in `trash/` this long.
+    pub trash_retention_days: f64,
+    /// ffmpeg executable (an admin setting, never taken from a request).
+    pub ffmpeg: PathBuf,
+    /// ffprobe executable.
+    pub ffprobe: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database: String::new(),
+            default_user: "admin".into(),
+            watch_incoming: true,
+            rescan_secs: 10.0,
+            settle_secs: 3.0,
+            max_height: 1080,
+            max_pixels: 8192 * 8192,
+            max_duration_s: 0.0,
+            process_concurrency: 0,
+            workers: true,
+            job_lease_secs: 60.0,
+            job_max_attempts: 3,
+            job_retry_base_secs: 10.0,
+            probe_timeout_secs: 60.0,
+            ffmpeg_timeout_secs: 600.0,
+            trash_retention_days: 30.0,
+            ffmpeg: PathBuf::from("ffmpeg"),
+            ffprobe: PathBuf::from("ffprobe"),
+        }
+    }
+}
+
+/// Values given on the command line; `None` means "not given here".
+#[derive(Default, Debug, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Builds the configuration from all layers, reading the process environment.
+    pub fn load(flags: &Overrides) -> Result<Self> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(flags, &env)
+    }
+
+    /// Same as [`Config::load`] with an explicit environment (for tests).
+    pub fn load_from(flags: &Overrides, env: &[(String, String)]) -> Result<Self> {
+        let env_value = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let defaults = toml::Table::try_from(Config::default()).context("defaults")?;
+        let mut merged = defaults.clone();
+
+        // The file: named by flag or DAILIES_CONFIG, else dailies.toml in the data dir if present.
+        let data_dir_hint = flags
+            .data_dir
+            .clone()
+            .or_else(|| env_value("DAILIES_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| Config::default().data_dir);
+        let explicit = flags
+            .config_file
+            .clone()
+            .or_else(|| env_value("DAILIES_CONFIG").map(PathBuf::from));
+        let file = explicit
+            .clone()
+            .or_else(|| Some(data_dir_hint.join("dailies.toml")).filter(|p| p.exists()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            let table: toml::Table = text
+                .parse()
+                .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+            for (key, value) in table {
+                if !defaults.contains_key(&key) {
+                    bail!("unknown setting '{key}' in {}", path.display());
+                }
+                merged.insert(key, value);
+            }
+        }
+
+        // The environment: DAILIES_<SETTING>.
+        for (key, default) in &defaults {
+            let var = format!("DAILIES_{}", key.to_ascii_uppercase());
+            if let Some(raw) = env_value(&var) {
+                merged.insert(key.clone(), env_to_toml(&raw, default));
+            }
+        }
+
+        // The flags.
+        if let Some(d) = &flags.data_dir {
+            merged.insert("data_dir".into(), toml::Value::String(path_str(d)?));
+        }
+        if let Some(db) = &flags.database {
+            merged.insert("database".into(), toml::Value::String(db.clone()));
+        }
+        if let Some(l) = &flags.listen {
+            merged.insert("listen".into(), toml::Value::String(l.to_string()));
+        }
+
+        let mut config: Config = toml::Value::Table(merged)
+            .try_into()
+            .context("invalid configuration")?;
+        config.data_dir = std::path::absolute(&config.data_dir)
+            .with_context(|| format!("bad data dir {}", config.data_dir.display()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !crate::db::users::is_valid_user_name(&self.default_user) {
+            bail!(
+                "default_user '{}' is not a valid user name",
+                self.default_user
+            );
+        }
+        for (name, v) in [
+            ("settle_secs", self.settle_secs),
+            ("rescan_secs", self.rescan_secs),
+            ("job_lease_secs", self.job_lease_secs),
+            ("probe_timeout_secs", self.probe_timeout_secs),
+            ("ffmpeg_timeout_secs", self.ffmpeg_timeout_secs),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("{name} must be a positive number of seconds");
+            }
+        }
+        if self.max_height < 144 || self.max_height % 2 != 0 {
+            bail!("max_height must be an even number of at least 144");
+        }
+        if self.job_max_attempts < 1 {
+            bail!("job_max_attempts must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.data_dir)
+    }
+
+    /// The database URL to use: the configured one, or SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        if self.database.is_empty() {
+            self.layout().default_sqlite_url()
+        } else {
+            self.database.clone()
+        }
+    }
+
+    /// Concurrent processing jobs and ffmpeg threads per job, so that together they use about
+    /// the machine's cores and no more.
+    pub fn cpu_budget(&self) -> (usize, usize) {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let jobs = if self.process_concurrency > 0 {
+            self.process_concurrency
+        } else {
+            (cores / 4).max(1)
+        };
+        (jobs, (cores / jobs).max(1))
+    }
+}
+
+/// An environment string read with the type of the setting's default.
+fn env_to_toml(raw: &str, default: &toml::Value) -> toml::Value {
+    let parsed = match default {
+        toml::Value::Integer(_) => raw.trim().parse().ok().map(toml::Value::Integer),
+        toml::Value::Float(_) => raw.trim().parse().ok().map(toml::Value::Float),
+        toml::Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Some(toml::Value::Boolean(true)),
+            "0" | "false" | "no" | "off" => Some(toml::Value::Boolean(false)),
+            _ => None,
+        },
+        _ => None,
+    };
+    // A value that does not parse stays a string, so deserialisation names the bad setting.
+    parsed.unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn path_str(p: &Path) -> Result<String> {
+    p.to_str()
+        .map(str::to_owned)
+        .with_context(|| format!("path is not valid UTF-8: {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = Config::load_from(&Overrides::default(), &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.data_dir.is_absolute());
+        assert!(c.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "max_height = 720\nlisten = \"127.0.0.1:9000\"\nsettle_secs = 1.5\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            config_file: Some(file.clone()),
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::load_from(
+            &flags,
+            &env(&[
+                ("DAILIES_MAX_HEIGHT", "480"),
+                ("DAILIES_LISTEN", "127.0.0.1:9200"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9100", "flag wins");
+        assert_eq!(c.max_height, 480, "env beats file");
+        assert_eq!(c.settle_secs, 1.5, "file beats default");
+    }
+
+    #[test]
+    fn data_dir_file_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("dailies.toml"),
+            "default_user = \"editor\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(
+            &Overrides::default(),
+            &env(&[("DAILIES_DATA_DIR", dir.path().to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(c.default_user, "editor");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load_from(
+            &Overrides::default(),
+            &env(&[("DAILIES_MAX_HEIGHT", "tall")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("max_height"), "{err:#}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "max_hieght = 720\n").unwrap();
+        let flags = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let err = Config::load_from(&flags, &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("max_hieght"), "{err:#}");
+        let err = Config::load_from(
+            &Overrides::default(),
+            &env(&[("DAILIES_DEFAULT_USER", "../root")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("default_user"), "{err:#}");
+    }
+}

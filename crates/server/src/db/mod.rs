@@ -1,0 +1,138 @@
+//! The database layer: one code path for SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Queries are written once with `$1` placeholders; ids and JSON are TEXT, times are integer
+//! milliseconds and flags are 0/1 integers, so both backends accept the same statements. The few
+//! places where the dialects differ ask [`Db::kind`].
+
+pub mod users;
+pub mod videos;
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, SqlSafeStr};
+
+/// Which SQL dialect is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(DbKind::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(DbKind::Postgres)
+        } else {
+            anyhow::bail!("unsupported database URL (expected sqlite:// or postgres://): {url}")
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DbKind::Sqlite => "sqlite",
+            DbKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool plus the dialect it speaks.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub kind: DbKind,
+}
+
+impl Db {
+    /// Connects and runs the migrations of the matching dialect.
+    pub async fn connect(url: &str) -> Result<Self> {
+        install_default_drivers();
+        let kind = DbKind::from_url(url)?;
+        let options = AnyPoolOptions::new()
+            .max_connections(match kind {
+                DbKind::Sqlite => 8,
+                DbKind::Postgres => 10,
+            })
+            .acquire_timeout(Duration::from_secs(30));
+        let options = if kind == DbKind::Sqlite {
+            options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers proceed while a worker writes; the busy timeout makes
+                    // concurrent writers (server + `dailies import`) wait instead of failing.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options
+            .connect(url)
+            .await
+            .with_context(|| format!("cannot open the {} database", kind.name()))?;
+        let db = Db { pool, kind };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies the embedded migrations for this dialect; already-applied ones are skipped.
+    pub async fn migrate(&self) -> Result<()> {
+        let sources: &[(i64, &str, &'static str)] = match self.kind {
+            DbKind::Sqlite => &[(
+                1,
+                "init",
+                include_str!("../../migrations/sqlite/0001_init.sql"),
+            )],
+            DbKind::Postgres => &[(
+                1,
+                "init",
+                include_str!("../../migrations/postgres/0001_init.sql"),
+            )],
+        };
+        let migrations = sources
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*name),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        Migrator::with_migrations(migrations)
+            .run(&self.pool)
+            .await
+            .context("database migration failed")?;
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time format stored in the database.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// True when the error is a unique-constraint violation (both dialects).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("23505")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,256 @@
+//! The watched drop folder: `incoming/<user>/…` belongs to `<user>`, top-level files to the
+//! configured default user.
+//!
+//! Change events (inotify) only make the next scan come sooner; the scan itself is the source
+//! of truth, because Samba and NFS mounts often send no events at all. A file is taken only once
+//! its size and mtime have stayed the same for `settle_secs`, so a copy in progress is never
+//! ingested half-written.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Result;
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::app::App;
+use crate::db::users;
+use crate::ingest::register::{Incoming, IngestError, Registered, Transfer, register_file};
+use crate::ingest::reject::reject_file;
+
+/// Suffixes that copy tools use for files still being written.
+const IN_PROGRESS_SUFFIXES: &[&str] =
+    &[".part", ".partial", ".tmp", ".crdownload", ".download", "~"];
+/// How deep below `incoming/` files are looked for.
+const MAX_DEPTH: usize = 16;
+/// Files hashed and moved at once.
+const PARALLEL_INGESTS: usize = 2;
+
+/// A file seen in the drop folder, waiting to settle.
+#[derive(Debug)]
+struct Candidate {
+    size: u64,
+    mtime: Option<SystemTime>,
+    unchanged_since: Instant,
+}
+
+/// One entry found by a scan.
+#[derive(Debug)]
+struct Found {
+    path: PathBuf,
+    /// Path components below `incoming/`.
+    relative: Vec<String>,
+    size: u64,
+    mtime: Option<SystemTime>,
+    is_symlink: bool,
+}
+
+pub async fn run(app: App, shutdown: CancellationToken) {
+    let root = app.layout.incoming();
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    // Keep the watcher alive for the whole loop; without it we still rescan periodically.
+    let _watcher = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok() {
+            let _ = tx.try_send(());
+        }
+    }) {
+        Ok(mut w) => match w.watch(&root, RecursiveMode::Recursive) {
+            Ok(()) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "no change events for incoming/; relying on rescans");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "no file watcher available; relying on rescans");
+            None
+        }
+    };
+
+    let settle = Duration::from_secs_f64(app.config.settle_secs);
+    let rescan = Duration::from_secs_f64(app.config.rescan_secs);
+    let mut pending: HashMap<PathBuf, Candidate> = HashMap::new();
+    let in_flight: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+    let limit = Arc::new(Semaphore::new(PARALLEL_INGESTS));
+    tracing::info!(folder = %root.display(), "watching the drop folder");
+
+    loop {
+        match scan(root.clone()).await {
+            Ok(found) => {
+                let now = Instant::now();
+                let seen: HashSet<PathBuf> = found.iter().map(|f| f.path.clone()).collect();
+                pending.retain(|p, _| seen.contains(p));
+                for f in found {
+                    if in_flight.lock().is_ok_and(|s| s.contains(&f.path)) {
+                        continue;
+                    }
+                    let c = pending.entry(f.path.clone()).or_insert(Candidate {
+                        size: f.size,
+                        mtime: f.mtime,
+                        unchanged_since: now,
+                    });
+                    if c.size != f.size || c.mtime != f.mtime {
+                        *c = Candidate {
+                            size: f.size,
+                            mtime: f.mtime,
+                            unchanged_since: now,
+                        };
+                        continue;
+                    }
+                    // An empty file is often a copy that has not started writing yet.
+                    let needed = if f.size == 0 { settle * 5 } else { settle };
+                    if now.duration_since(c.unchanged_since) < needed {
+                        continue;
+                    }
+                    pending.remove(&f.path);
+                    if let Ok(mut s) = in_flight.lock() {
+                        s.insert(f.path.clone());
+                    }
+                    let (app, in_flight, limit) = (app.clone(), in_flight.clone(), limit.clone());
+                    let span = tracing::info_span!("drop", file = %f.path.display());
+                    tokio::spawn(
+                        async move {
+                            let _permit = limit.acquire().await;
+                            take(&app, &f).await;
+                            if let Ok(mut s) = in_flight.lock() {
+                                s.remove(&f.path);
+                            }
+                        }
+                        .instrument(span),
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot scan incoming/"),
+        }
+
+        let wait = if pending.is_empty() {
+            rescan
+        } else {
+            (settle / 2).clamp(Duration::from_millis(100), rescan)
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(wait) => {}
+            Some(()) = rx.recv() => {
+                // Let a burst of events pass before rescanning.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Lists candidate files under `root` (blocking IO on a worker thread).
+async fn scan(root: PathBuf) -> Result<Vec<Found>> {
+    Ok(tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        walk(&root, &mut Vec::new(), &mut out);
+        out
+    })
+    .await?)
+}
+
+fn walk(dir: &Path, relative: &mut Vec<String>, out: &mut Vec<Found>) {
+    if relative.len() > MAX_DEPTH {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || IN_PROGRESS_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+            continue;
+        }
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        relative.push(name);
+        if meta.is_dir() {
+            walk(&entry.path(), relative, out);
+        } else if meta.is_file() || meta.file_type().is_symlink() {
+            out.push(Found {
+                path: entry.path(),
+                relative: relative.clone(),
+                size: meta.len(),
+                mtime: meta.modified().ok(),
+                is_symlink: meta.file_type().is_symlink(),
+            });
+        }
+        relative.pop();
+    }
+}
+
+/// Ingests one settled file, or rejects it with a reason; never panics, never loses it.
+async fn take(app: &App, f: &Found) {
+    let display_name = f.relative.last().cloned().unwrap_or_default();
+    let reject = |reason: String, details: Option<String>| {
+        if let Err(e) = reject_file(
+            &app.layout,
+            &f.path,
+            &display_name,
+            &reason,
+            details.as_deref(),
+        ) {
+            tracing::error!(error = %e, "cannot move a rejected file");
+        }
+    };
+    if f.is_symlink {
+        reject(
+            "Symbolic links are not accepted in the drop folder; copy the file itself.".into(),
+            None,
+        );
+        return;
+    }
+    let owner_name = if f.relative.len() == 1 {
+        app.config.default_user.clone()
+    } else {
+        f.relative[0].clone()
+    };
+    if !users::is_valid_user_name(&owner_name) {
+        reject(
+            format!(
+                "The folder '{owner_name}' under incoming/ is not a valid user name (use letters, digits, '.', '_' or '-'), so nobody could own this file."
+            ),
+            None,
+        );
+        return;
+    }
+    let owner = match users::get_or_create(&app.db, &owner_name).await {
+        Ok(u) => u,
+        Err(e) => {
+            // Probably the database is unavailable: leave the file for the next scan.
+            tracing::error!(error = %e, user = %owner_name, "cannot look up the owner");
+            return;
+        }
+    };
+    let incoming = Incoming {
+        path: &f.path,
+        original_filename: &display_name,
+        owner: &owner,
+        transfer: Transfer::Move,
+        source: "drop",
+    };
+    match register_file(app, incoming).await {
+        Ok(Registered::New { .. }) => {}
+        Ok(Registered::Duplicate { video_id }) => reject(
+            format!(
+                "{owner_name} already has this exact file (same content) as video {video_id}, so it was not processed again."
+            ),
+            None,
+        ),
+        Err(IngestError::Vanished) => tracing::info!("file disappeared before ingest"),
+        Err(IngestError::Empty) => reject(
+            "The file is empty (0 bytes); there is nothing to play.".into(),
+            None,
+        ),
+        Err(IngestError::NotAFile) => {}
+        Err(IngestError::Other(e)) => {
+            // Left in place: the next scan tries again once the cause (disk, database) is fixed.
+            tracing::error!(error = %format!("{e:#}"), "ingest failed; will retry");
+        }
+    }
+}

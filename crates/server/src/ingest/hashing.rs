@@ -1,0 +1,85 @@
+//! Content hashes computed in one read pass: SHA-256 (the duplicate key any client can compute)
+//! and BLAKE3 (fast, used for chunking and integrity).
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentHashes {
+    pub sha256: String,
+    pub blake3: String,
+    pub size: u64,
+}
+
+/// Feeds bytes to both hashers; usable while receiving an upload as well as reading a file.
+#[derive(Default)]
+pub struct Hasher {
+    sha256: Sha256,
+    blake3: blake3::Hasher,
+    size: u64,
+}
+
+impl Hasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.blake3.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    pub fn finish(self) -> ContentHashes {
+        ContentHashes {
+            sha256: hex::encode(self.sha256.finalize()),
+            blake3: self.blake3.finalize().to_hex().to_string(),
+            size: self.size,
+        }
+    }
+}
+
+/// Hashes a file; when `copy_to` is given the bytes are written there in the same pass.
+/// Blocking: call from `spawn_blocking`.
+pub fn hash_file(
+    path: &Path,
+    mut copy_to: Option<&mut std::fs::File>,
+) -> std::io::Result<ContentHashes> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Hasher::default();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if let Some(out) = copy_to.as_deref_mut() {
+            out.write_all(&buf[..n])?;
+        }
+    }
+    if let Some(out) = copy_to {
+        out.sync_all()?;
+    }
+    Ok(hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        std::fs::write(&p, b"abc").unwrap();
+        let h = hash_file(&p, None).unwrap();
+        assert_eq!(
+            h.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(h.size, 3);
+        let mut out = std::fs::File::create(dir.path().join("y")).unwrap();
+        let h2 = hash_file(&p, Some(&mut out)).unwrap();
+        assert_eq!(h, h2);
+        assert_eq!(std::fs::read(dir.path().join("y")).unwrap(), b"abc");
+    }
+}

@@ -1,0 +1,97 @@
+//! Start-up reconciliation between `media/` and the database, after any kind of crash.
+//!
+//! - a folder with no row but a complete `ingest.json` and original: the crash hit between
+//!   placing the file and committing; the registration is finished now.
+//! - a folder with no row and no usable record: it never became a video; it goes to `trash/`.
+//! - a row deleted (or failed) whose folder is still in `media/`: the folder goes to `trash/`.
+
+use anyhow::Result;
+use sqlx::Row;
+
+use crate::app::App;
+use crate::db::videos;
+use crate::ids;
+use crate::ingest::register::{INGEST_RECORD, IngestRecord, insert_video_and_job};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub completed: usize,
+    pub trashed: usize,
+}
+
+pub async fn reconcile(app: &App) -> Result<Recovery> {
+    let mut report = Recovery::default();
+    let mut entries = tokio::fs::read_dir(app.layout.media()).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if !ids::is_valid_id(&name) {
+            // Not ours (or a temp name): leave it for a person, but say so.
+            tracing::warn!(path = %path.display(), "unexpected entry in media/");
+            continue;
+        }
+        let row = sqlx::query("SELECT status, deleted_at FROM videos WHERE id = $1")
+            .bind(&name)
+            .fetch_optional(&app.db.pool)
+            .await?;
+        match row {
+            Some(r) => {
+                let deleted: Option<i64> = r.try_get("deleted_at")?;
+                let status: String = r.try_get("status")?;
+                if deleted.is_some() || status == videos::status::FAILED {
+                    to_trash(app, &name).await?;
+                    report.trashed += 1;
+                }
+            }
+            None => {
+                let record = tokio::fs::read(path.join(INGEST_RECORD))
+                    .await
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<IngestRecord>(&b).ok())
+                    .filter(|r| r.id == name && path.join(&r.original_file).is_file());
+                match record {
+                    Some(record) => {
+                        insert_video_and_job(app, &record).await?;
+                        tracing::info!(video = %name, "finished an interrupted registration");
+                        report.completed += 1;
+                    }
+                    None => {
+                        to_trash(app, &name).await?;
+                        report.trashed += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Moves a video's folder from `media/` to `trash/`, replacing an older trash entry.
+pub async fn to_trash(app: &App, id: &str) -> Result<()> {
+    let (Some(from), Some(to)) = (app.layout.video_dir(id), app.layout.trash_dir(id)) else {
+        return Ok(());
+    };
+    if !from.exists() {
+        return Ok(());
+    }
+    if to.exists() {
+        tokio::fs::remove_dir_all(&to).await?;
+    }
+    tokio::fs::rename(&from, &to).await?;
+    Ok(())
+}
+
+/// Removes trashed videos older than the retention period, files first, then rows.
+pub async fn purge_trash(app: &App) -> Result<usize> {
+    let keep_ms = (app.config.trash_retention_days * 86_400_000.0) as i64;
+    let ids = videos::ids_deleted_before(&app.db, crate::db::now_ms() - keep_ms).await?;
+    for id in &ids {
+        if let Some(dir) = app.layout.trash_dir(id) {
+            if dir.exists() {
+                tokio::fs::remove_dir_all(&dir).await?;
+            }
+        }
+        videos::purge(&app.db, id).await?;
+    }
+    Ok(ids.len())
+}

@@ -1,0 +1,262 @@
+//! Registering a file as a video: the one door every ingest path goes through.
+//!
+//! Order matters for crash safety. The file is first placed in `media/<id>/` next to an
+//! `ingest.json` record, and only then are the video row and its `process` job inserted, in one
+//! transaction. A crash before the commit leaves a folder that start-up recovery completes from
+//! `ingest.json`; a crash after it leaves a queued job. No row ever points at a missing file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::app::App;
+use crate::db::users::User;
+use crate::db::{self, videos};
+use crate::ids;
+use crate::ingest::hashing::{self, ContentHashes};
+use crate::ingest::reject::move_file;
+use crate::jobs::queue::{self, NewJob};
+use crate::layout::safe_extension;
+
+/// Name of the record written beside each original before its row exists.
+pub const INGEST_RECORD: &str = "ingest.json";
+/// The job kind that makes a video playable.
+pub const PROCESS_JOB: &str = "process";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transfer {
+    /// The file is ours now (drop folder): rename it into place.
+    Move,
+    /// The file stays where it is (`dailies import`): copy it, hashing in the same pass.
+    Copy,
+}
+
+pub struct Incoming<'a> {
+    pub path: &'a Path,
+    pub original_filename: &'a str,
+    pub owner: &'a User,
+    pub transfer: Transfer,
+    /// Where it came from: `drop`, `import`, `upload`.
+    pub source: &'a str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Registered {
+    New {
+        video_id: String,
+    },
+    /// The owner already has this content; nothing was registered and the file was not touched.
+    Duplicate {
+        video_id: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the file disappeared before it could be ingested")]
+    Vanished,
+    #[error("the file is empty (0 bytes)")]
+    Empty,
+    #[error("this is not a regular file")]
+    NotAFile,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// What `ingest.json` holds: enough to insert the row if the process died before it could.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct IngestRecord {
+    pub id: String,
+    pub owner_id: String,
+    pub original_filename: String,
+    pub original_file: String,
+    pub source: String,
+    pub sha256: String,
+    pub blake3: String,
+    pub size: u64,
+}
+
+/// A title from a file name: the name without its extension.
+pub fn title_from_filename(name: &str) -> String {
+    let stem = Path::new(name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(name);
+    let title: String = stem.chars().filter(|c| !c.is_control()).take(200).collect();
+    if title.trim().is_empty() {
+        "Untitled".to_owned()
+    } else {
+        title
+    }
+}
+
+pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Registered, IngestError> {
+    let meta = match tokio::fs::symlink_metadata(incoming.path).await {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(IngestError::Vanished),
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
+    if !meta.is_file() {
+        return Err(IngestError::NotAFile);
+    }
+    if meta.len() == 0 {
+        return Err(IngestError::Empty);
+    }
+
+    let id = ids::new_id();
+    let dir = app
+        .layout
+        .video_dir(&id)
+        .context("generated id is not valid")?;
+    let original_file = format!("original.{}", safe_extension(incoming.original_filename));
+    let target = dir.join(&original_file);
+
+    let hashes = match incoming.transfer {
+        Transfer::Move => {
+            let hashes = hash(incoming.path.to_owned(), None).await?;
+            if let Some(existing) =
+                videos::find_duplicate(&app.db, &incoming.owner.id, &hashes.sha256).await?
+            {
+                return Ok(Registered::Duplicate { video_id: existing });
+            }
+            std::fs::create_dir_all(&dir).context("cannot create the video folder")?;
+            hashes
+        }
+        Transfer::Copy => {
+            // Duplicate check first would cost a second read; copying while hashing is one pass,
+            // and a duplicate copy is simply removed.
+            std::fs::create_dir_all(&dir).context("cannot create the video folder")?;
+            let hashes = hash(incoming.path.to_owned(), Some(target.clone())).await;
+            let hashes = match hashes {
+                Ok(h) => h,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            };
+            if let Some(existing) =
+                videos::find_duplicate(&app.db, &incoming.owner.id, &hashes.sha256).await?
+            {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Ok(Registered::Duplicate { video_id: existing });
+            }
+            hashes
+        }
+    };
+
+    let record = IngestRecord {
+        id: id.clone(),
+        owner_id: incoming.owner.id.clone(),
+        original_filename: incoming.original_filename.to_owned(),
+        original_file: original_file.clone(),
+        source: incoming.source.to_owned(),
+        sha256: hashes.sha256.clone(),
+        blake3: hashes.blake3.clone(),
+        size: hashes.size,
+    };
+    let record_json = serde_json::to_vec_pretty(&record).context("ingest record")?;
+    std::fs::write(dir.join(INGEST_RECORD), record_json)
+        .context("cannot write the ingest record")?;
+    if incoming.transfer == Transfer::Move {
+        if let Err(e) = move_file(incoming.path, &target) {
+            let _ = std::fs::remove_dir_all(&dir);
+            if !incoming.path.exists() {
+                return Err(IngestError::Vanished);
+            }
+            return Err(e.into());
+        }
+    }
+
+    match insert_video_and_job(app, &record).await {
+        Ok(()) => Ok(Registered::New { video_id: id }),
+        Err(e) if is_unique(&e) => {
+            // Lost a race with an identical file: put the file back untouched.
+            if incoming.transfer == Transfer::Move {
+                move_file(&target, incoming.path)?;
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            let existing = videos::find_duplicate(&app.db, &incoming.owner.id, &hashes.sha256)
+                .await?
+                .unwrap_or_default();
+            Ok(Registered::Duplicate { video_id: existing })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_unique(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sqlx::Error>()
+        .is_some_and(db::is_unique_violation)
+}
+
+async fn hash(path: PathBuf, copy_to: Option<PathBuf>) -> Result<ContentHashes, IngestError> {
+    let res = tokio::task::spawn_blocking(move || {
+        let mut out = match &copy_to {
+            Some(p) => Some(std::fs::File::create(p)?),
+            None => None,
+        };
+        hashing::hash_file(&path, out.as_mut())
+    })
+    .await
+    .context("hashing task failed")?;
+    match res {
+        Ok(h) => Ok(h),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(IngestError::Vanished),
+        Err(e) => Err(anyhow::Error::from(e)
+            .context("cannot read the file")
+            .into()),
+    }
+}
+
+/// The transaction that makes a placed file a video with queued processing.
+pub async fn insert_video_and_job(app: &App, record: &IngestRecord) -> anyhow::Result<()> {
+    let mut tx = app.db.pool.begin().await?;
+    let title = title_from_filename(&record.original_filename);
+    videos::insert(
+        &mut tx,
+        &videos::NewVideo {
+            id: &record.id,
+            owner_id: &record.owner_id,
+            title: &title,
+            original_filename: &record.original_filename,
+            original_file: &record.original_file,
+            source: &record.source,
+            size_bytes: record.size as i64,
+            sha256: &record.sha256,
+            blake3: &record.blake3,
+        },
+    )
+    .await?;
+    queue::enqueue(
+        &mut tx,
+        &NewJob {
+            kind: PROCESS_JOB,
+            video_id: Some(&record.id),
+            payload: json!({}),
+            priority: 0,
+            max_attempts: app.config.job_max_attempts,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    app.jobs_added.notify_waiters();
+    tracing::info!(video = %record.id, file = %record.original_filename, "registered");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from_filename;
+
+    #[test]
+    fn titles() {
+        assert_eq!(
+            title_from_filename("Scene 12 take 3.mov"),
+            "Scene 12 take 3"
+        );
+        assert_eq!(title_from_filename(".mov"), ".mov");
+        assert_eq!(title_from_filename("ünïcødé clip.mp4"), "ünïcødé clip");
+    }
+}

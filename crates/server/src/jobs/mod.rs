@@ -1,0 +1,59 @@
+//! Background work: a durable queue in the database ([`queue`]), the workers that run it
+//! ([`worker`]) and what each job kind does ([`process_video`]).
+
+pub mod process_video;
+pub mod queue;
+pub mod worker;
+
+/// Why a job attempt did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct JobError {
+    /// A sentence for the person who owns the video.
+    pub message: String,
+    /// The tool's own words, for the curious and for support.
+    pub details: Option<String>,
+    /// Retrying cannot help (the input itself is unusable).
+    pub permanent: bool,
+    /// The job stopped because it was asked to (cancel or shutdown), not because it failed.
+    pub cancelled: bool,
+}
+
+impl JobError {
+    pub fn permanent(message: impl Into<String>, details: Option<String>) -> Self {
+        JobError {
+            message: message.into(),
+            details,
+            permanent: true,
+            cancelled: false,
+        }
+    }
+
+    pub fn transient(message: impl Into<String>, details: Option<String>) -> Self {
+        JobError {
+            message: message.into(),
+            details,
+            permanent: false,
+            cancelled: false,
+        }
+    }
+
+    pub fn cancelled() -> Self {
+        JobError {
+            message: "cancelled".into(),
+            details: None,
+            permanent: false,
+            cancelled: true,
+        }
+    }
+}
+
+impl From<anyhow::Error> for JobError {
+    /// Infrastructure errors (database, disk) are worth retrying.
+    fn from(e: anyhow::Error) -> Self {
+        JobError::transient(
+            "an internal error interrupted processing",
+            Some(format!("{e:#}")),
+        )
+    }
+}

@@ -1,0 +1,346 @@
+//! A durable job queue in the database, shared by every worker process.
+//!
+//! A worker claims a job by taking a lease (`lease_owner`, `lease_until`) in one atomic
+//! `UPDATE … RETURNING`; it renews the lease with a heartbeat while it works. A worker that dies
+//! stops renewing, its lease runs out and the job becomes claimable again. Every write a worker
+//! makes is conditional on still holding the lease, so a worker that lost its job to another
+//! cannot complete or fail it behind the other's back.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Db, DbKind, now_ms};
+use crate::ids;
+
+/// Job states as stored.
+pub mod state {
+    pub const QUEUED: &str = "queued";
+    pub const RUNNING: &str = "running";
+    pub const DONE: &str = "done";
+    pub const FAILED: &str = "failed";
+    pub const CANCELLED: &str = "cancelled";
+}
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub video_id: Option<String>,
+    pub payload: Value,
+    pub state: String,
+    pub priority: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub progress: Option<f64>,
+    pub error: Option<String>,
+    pub cancel_requested: bool,
+}
+
+const COLUMNS: &str = "id, kind, video_id, payload, state, priority, attempts, max_attempts, \
+    progress, error, cancel_requested";
+
+fn from_row(r: &AnyRow) -> Result<Job> {
+    let payload: String = r.try_get("payload")?;
+    Ok(Job {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        video_id: r.try_get("video_id")?,
+        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        state: r.try_get("state")?,
+        priority: r.try_get("priority")?,
+        attempts: r.try_get("attempts")?,
+        max_attempts: r.try_get("max_attempts")?,
+        progress: r.try_get("progress")?,
+        error: r.try_get("error")?,
+        cancel_requested: r.try_get::<i64, _>("cancel_requested")? != 0,
+    })
+}
+
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub video_id: Option<&'a str>,
+    pub payload: Value,
+    pub priority: i64,
+    pub max_attempts: i64,
+}
+
+/// Adds a job; takes a connection so it can share the caller's transaction.
+pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<String, sqlx::Error> {
+    let id = ids::new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, video_id, payload, state, priority, attempts, max_attempts, \
+         run_after, cancel_requested, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, 0, $8, $8)",
+    )
+    .bind(&id)
+    .bind(job.kind)
+    .bind(job.video_id)
+    .bind(job.payload.to_string())
+    .bind(state::QUEUED)
+    .bind(job.priority)
+    .bind(job.max_attempts)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Claims the most urgent runnable job of `kind`: queued and due, or running with an expired
+/// lease (its worker died). Returns `None` when there is nothing to do.
+pub async fn claim(db: &Db, kind: &str, owner: &str, lease: Duration) -> Result<Option<Job>> {
+    // PostgreSQL lets concurrent claimers skip each other's candidate rows; SQLite has a single
+    // writer, so the sub-select and update are already atomic there.
+    let sql: &'static str = match db.kind {
+        DbKind::Postgres => {
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
+             attempts = attempts + 1, updated_at = $3, progress = NULL \
+             WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND cancel_requested = 0 AND \
+               ((state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)) \
+               ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, kind, video_id, payload, state, priority, attempts, max_attempts, \
+             progress, error, cancel_requested"
+        }
+        DbKind::Sqlite => {
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
+             attempts = attempts + 1, updated_at = $3, progress = NULL \
+             WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND cancel_requested = 0 AND \
+               ((state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)) \
+               ORDER BY priority DESC, created_at, id LIMIT 1) \
+             RETURNING id, kind, video_id, payload, state, priority, attempts, max_attempts, \
+             progress, error, cancel_requested"
+        }
+    };
+    let now = now_ms();
+    let row = sqlx::query(sql)
+        .bind(owner)
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .bind(kind)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// What a heartbeat learned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// The lease is extended; carry on.
+    Held,
+    /// Someone asked to cancel this job.
+    CancelRequested,
+    /// The lease is gone (expired and taken by another worker, or the job was removed).
+    Lost,
+}
+
+pub async fn heartbeat(db: &Db, id: &str, owner: &str, lease: Duration) -> Result<Heartbeat> {
+    let now = now_ms();
+    let row = sqlx::query(
+        "UPDATE jobs SET lease_until = $1, updated_at = $2 \
+         WHERE id = $3 AND lease_owner = $4 AND state = 'running' RETURNING cancel_requested",
+    )
+    .bind(now + lease.as_millis() as i64)
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(match row {
+        None => Heartbeat::Lost,
+        Some(r) if r.try_get::<i64, _>("cancel_requested")? != 0 => Heartbeat::CancelRequested,
+        Some(_) => Heartbeat::Held,
+    })
+}
+
+pub async fn set_progress(
+    db: &Db,
+    id: &str,
+    owner: &str,
+    progress: f64,
+    speed: Option<f64>,
+    eta_s: Option<f64>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET progress = $1, speed = $2, eta_s = $3 WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+    )
+    .bind(progress)
+    .bind(speed)
+    .bind(eta_s)
+    .bind(id)
+    .bind(owner)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks a job done; false if this worker no longer held it.
+pub async fn complete(db: &Db, id: &str, owner: &str) -> Result<bool> {
+    let now = now_ms();
+    let res = sqlx::query(
+        "UPDATE jobs SET state = 'done', progress = 1, error = NULL, lease_owner = NULL, lease_until = NULL, \
+         finished_at = $1, updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// What became of a failed attempt.
+#[derive(Debug, PartialEq)]
+pub enum FailOutcome {
+    /// Another attempt is scheduled after this delay.
+    Retry(Duration),
+    /// No attempts left, or the error cannot be fixed by retrying.
+    GaveUp,
+    /// This worker no longer held the job.
+    NotHeld,
+}
+
+/// Exponential backoff: base, 4×base, 16×base… capped at an hour.
+pub fn backoff(base: Duration, attempts: i64) -> Duration {
+    let exp = attempts.clamp(1, 8) as u32 - 1;
+    (base * 4u32.pow(exp)).min(Duration::from_secs(3600))
+}
+
+pub async fn fail(
+    db: &Db,
+    job: &Job,
+    owner: &str,
+    error: &str,
+    permanent: bool,
+    retry_base: Duration,
+) -> Result<FailOutcome> {
+    let now = now_ms();
+    let retry = !permanent && job.attempts < job.max_attempts;
+    let (sql, delay): (&'static str, Duration) = if retry {
+        (
+            "UPDATE jobs SET state = 'queued', error = $1, run_after = $2, lease_owner = NULL, \
+             lease_until = NULL, updated_at = $3 WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+            backoff(retry_base, job.attempts),
+        )
+    } else {
+        (
+            "UPDATE jobs SET state = 'failed', error = $1, run_after = $2, lease_owner = NULL, \
+             lease_until = NULL, finished_at = $3, updated_at = $3 WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+            Duration::ZERO,
+        )
+    };
+    let res = sqlx::query(sql)
+        .bind(error)
+        .bind(now + delay.as_millis() as i64)
+        .bind(now)
+        .bind(&job.id)
+        .bind(owner)
+        .execute(&db.pool)
+        .await?;
+    Ok(if res.rows_affected() == 0 {
+        FailOutcome::NotHeld
+    } else if retry {
+        FailOutcome::Retry(delay)
+    } else {
+        FailOutcome::GaveUp
+    })
+}
+
+/// Marks a running job cancelled after its worker stopped it.
+pub async fn finish_cancelled(db: &Db, id: &str, owner: &str) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, finished_at = $1, \
+         updated_at = $1 WHERE id = $2 AND lease_owner = $3",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Asks for a job to stop: a queued job is cancelled at once, a running one at its worker's next
+/// heartbeat. Returns false when the job is already finished.
+pub async fn request_cancel(db: &Db, id: &str) -> Result<bool> {
+    let now = now_ms();
+    let res = sqlx::query(
+        "UPDATE jobs SET cancel_requested = 1, updated_at = $1, \
+         state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END, \
+         finished_at = CASE WHEN state = 'queued' THEN $1 ELSE finished_at END \
+         WHERE id = $2 AND state IN ('queued', 'running')",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Puts a finished (failed or cancelled) job back in the queue with a fresh set of attempts.
+pub async fn retry(db: &Db, id: &str) -> Result<bool> {
+    let now = now_ms();
+    let res = sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = 0, cancel_requested = 0, error = NULL, run_after = $1, \
+         finished_at = NULL, updated_at = $1 WHERE id = $2 AND state IN ('failed', 'cancelled')",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Hands a job back at shutdown so the next start picks it up at once; the interrupted attempt
+/// does not count against the job.
+pub async fn release(db: &Db, id: &str, owner: &str) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+         lease_owner = NULL, lease_until = NULL, run_after = $1, updated_at = $1 \
+         WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Job>> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Jobs of a video, oldest first.
+pub async fn for_video(db: &Db, video_id: &str) -> Result<Vec<Job>> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE video_id = $1 ORDER BY created_at, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(video_id)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let b = Duration::from_secs(5);
+        assert_eq!(backoff(b, 1), Duration::from_secs(5));
+        assert_eq!(backoff(b, 2), Duration::from_secs(20));
+        assert_eq!(backoff(b, 3), Duration::from_secs(80));
+        assert_eq!(backoff(b, 20), Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,278 @@
+//! Workers: claim jobs, keep their leases alive, report progress, and hand work back cleanly on
+//! shutdown.
+//!
+//! Each job kind has its own pool of worker loops. For `process` the pool size and ffmpeg's
+//! thread count come from one CPU budget ([`crate::config::Config::cpu_budget`]), so concurrent
+//! jobs × threads stays near the core count.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use dailies_media::Progress;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::app::App;
+use crate::db::videos;
+use crate::ids;
+use crate::ingest::register::PROCESS_JOB;
+use crate::jobs::queue::{self, FailOutcome, Heartbeat, Job};
+use crate::jobs::{JobError, process_video};
+
+/// How often an idle worker looks for work it was not told about (other processes' jobs).
+const IDLE_POLL: Duration = Duration::from_secs(2);
+/// Progress is written at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// What a running job can use besides the app.
+pub struct JobContext {
+    pub cancel: CancellationToken,
+    pub progress: watch::Sender<Option<Progress>>,
+}
+
+/// Runs worker loops until `shutdown`; returns once every running job was stopped and handed
+/// back to the queue.
+pub async fn run(app: App, shutdown: CancellationToken) {
+    let (concurrency, threads) = app.config.cpu_budget();
+    tracing::info!(concurrency, ffmpeg_threads = threads, "job workers started");
+    let mut set = JoinSet::new();
+    for n in 0..concurrency {
+        let owner = format!("{}-{}-{n}", std::process::id(), ids::new_id());
+        set.spawn(worker_loop(
+            app.clone(),
+            PROCESS_JOB,
+            owner,
+            shutdown.clone(),
+        ));
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Runs jobs until there are none of these left, then returns (used by `dailies import`).
+pub async fn run_until(app: App, shutdown: CancellationToken, done: impl Fn() -> bool) {
+    let owner = format!("{}-{}-import", std::process::id(), ids::new_id());
+    while !done() && !shutdown.is_cancelled() {
+        match queue::claim(&app.db, PROCESS_JOB, &owner, lease(&app)).await {
+            Ok(Some(job)) => run_job(&app, job, &owner, &shutdown).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot claim a job");
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+}
+
+fn lease(app: &App) -> Duration {
+    Duration::from_secs_f64(app.config.job_lease_secs)
+}
+
+async fn worker_loop(app: App, kind: &'static str, owner: String, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let notified = app.jobs_added.notified();
+        match queue::claim(&app.db, kind, &owner, lease(&app)).await {
+            Ok(Some(job)) => run_job(&app, job, &owner, &shutdown).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = notified => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot claim a job");
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                }
+            }
+        }
+    }
+}
+
+/// One attempt at one job, with heartbeat, progress and the bookkeeping of its outcome.
+pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationToken) {
+    let span = tracing::info_span!("job", id = %job.id, kind = %job.kind,
+        video = job.video_id.as_deref().unwrap_or("-"), attempt = job.attempts);
+    async {
+        tracing::info!("started");
+        let cancel = CancellationToken::new();
+        let user_cancelled = Arc::new(AtomicBool::new(false));
+        let lost = Arc::new(AtomicBool::new(false));
+        let (progress_tx, progress_rx) = watch::channel(None);
+        let helpers = CancellationToken::new();
+        tokio::spawn(keep_lease(
+            app.clone(),
+            job.id.clone(),
+            owner.to_owned(),
+            cancel.clone(),
+            shutdown.clone(),
+            user_cancelled.clone(),
+            lost.clone(),
+            helpers.clone(),
+        ));
+        tokio::spawn(write_progress(
+            app.clone(),
+            job.clone(),
+            owner.to_owned(),
+            progress_rx,
+            helpers.clone(),
+        ));
+
+        let result = if job.attempts > job.max_attempts {
+            // Claimed again after its lease ran out each time: the worker keeps dying on it.
+            Err(JobError::permanent(
+                "Processing stopped unexpectedly several times on this file, so it was given up.",
+                None,
+            ))
+        } else {
+            let ctx = JobContext {
+                cancel: cancel.clone(),
+                progress: progress_tx,
+            };
+            match job.kind.as_str() {
+                PROCESS_JOB => process_video::run(app, &job, &ctx).await,
+                other => Err(JobError::permanent(
+                    format!("unknown job kind '{other}'"),
+                    None,
+                )),
+            }
+        };
+        helpers.cancel();
+
+        let outcome = match result {
+            Ok(()) => match queue::complete(&app.db, &job.id, owner).await {
+                Ok(true) => {
+                    tracing::info!("done");
+                    Ok(())
+                }
+                Ok(false) => {
+                    tracing::warn!("finished, but the lease had been lost");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Err(_) if lost.load(Ordering::SeqCst) => {
+                tracing::warn!("lease lost; another worker has the job");
+                Ok(())
+            }
+            Err(_) if user_cancelled.load(Ordering::SeqCst) => {
+                tracing::info!("cancelled");
+                process_video::cleanup_after_cancel(app, &job).await;
+                queue::finish_cancelled(&app.db, &job.id, owner).await
+            }
+            Err(e) if shutdown.is_cancelled() && (e.cancelled || !e.permanent) => {
+                tracing::info!("handed back for the next start");
+                queue::release(&app.db, &job.id, owner).await
+            }
+            Err(e) => fail(app, &job, owner, e).await,
+        };
+        if let Err(e) = outcome {
+            tracing::error!(error = %format!("{e:#}"), "cannot record the job's outcome");
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn fail(app: &App, job: &Job, owner: &str, e: JobError) -> anyhow::Result<()> {
+    let base = Duration::from_secs_f64(app.config.job_retry_base_secs);
+    let text = match &e.details {
+        Some(d) => format!("{}\n{d}", e.message),
+        None => e.message.clone(),
+    };
+    match queue::fail(&app.db, job, owner, &text, e.permanent, base).await? {
+        FailOutcome::Retry(delay) => {
+            tracing::warn!(error = %text, retry_in_s = delay.as_secs_f64(), "attempt failed; will retry");
+            if let Some(v) = &job.video_id {
+                videos::set_queued_after_error(&app.db, v, &e.message).await?;
+            }
+        }
+        FailOutcome::GaveUp => {
+            tracing::error!(error = %text, "job failed");
+            if job.kind == PROCESS_JOB {
+                process_video::give_up(app, job, &e).await?;
+            }
+        }
+        FailOutcome::NotHeld => tracing::warn!("failed, but the lease had been lost"),
+    }
+    Ok(())
+}
+
+/// Renews the lease every third of its length; turns a cancel request, a lost lease or a
+/// shutdown into `cancel`.
+#[allow(clippy::too_many_arguments)]
+async fn keep_lease(
+    app: App,
+    id: String,
+    owner: String,
+    cancel: CancellationToken,
+    shutdown: CancellationToken,
+    user_cancelled: Arc<AtomicBool>,
+    lost: Arc<AtomicBool>,
+    stop: CancellationToken,
+) {
+    let every = lease(&app) / 3;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = shutdown.cancelled() => { cancel.cancel(); return; }
+            _ = tokio::time::sleep(every) => {}
+        }
+        match queue::heartbeat(&app.db, &id, &owner, lease(&app)).await {
+            Ok(Heartbeat::Held) => {}
+            Ok(Heartbeat::CancelRequested) => {
+                user_cancelled.store(true, Ordering::SeqCst);
+                cancel.cancel();
+                return;
+            }
+            Ok(Heartbeat::Lost) => {
+                lost.store(true, Ordering::SeqCst);
+                cancel.cancel();
+                return;
+            }
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "heartbeat failed"),
+        }
+    }
+}
+
+/// Copies the latest progress into the job and video rows, at most every [`PROGRESS_EVERY`].
+async fn write_progress(
+    app: App,
+    job: Job,
+    owner: String,
+    mut rx: watch::Receiver<Option<Progress>>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+        }
+        let latest = rx.borrow_and_update().clone();
+        if let Some(p) = latest {
+            let fraction = p.fraction.unwrap_or(0.0).clamp(0.0, 1.0);
+            let eta = p.eta.map(|d| d.as_secs_f64());
+            if let Err(e) =
+                queue::set_progress(&app.db, &job.id, &owner, fraction, p.speed, eta).await
+            {
+                tracing::debug!(error = %e, "progress not saved");
+            }
+            if let Some(v) = &job.video_id {
+                let _ = videos::set_progress(&app.db, v, fraction).await;
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(PROGRESS_EVERY) => {}
+        }
+    }
+}

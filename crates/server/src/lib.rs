@@ -1,0 +1,13 @@
+//! The dailies server as a library: the `dailies` binary is a thin shell around it, and the
+//! integration tests drive the same modules.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod ingest;
+pub mod jobs;
+pub mod layout;

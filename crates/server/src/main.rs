@@ -1,0 +1,64 @@
+//! `dailies`: one binary for the server, its workers and its admin commands.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use dailies::app::App;
+use dailies::cli::{Cli, Command, TokenCommand, UserCommand};
+use dailies::commands;
+use dailies::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("DAILIES_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(&cli.overrides())?;
+    match cli.command {
+        Command::Probe { file } => commands::probe::probe(&config, &file).await,
+        Command::Migrate => {
+            let app = App::open(config).await?;
+            println!("database is up to date ({})", app.db.kind.name());
+            Ok(())
+        }
+        Command::Serve { .. } => commands::serve::serve(App::open(config).await?).await,
+        Command::Worker => commands::serve::worker_only(App::open(config).await?).await,
+        Command::User(UserCommand::Add { name, admin }) => {
+            commands::users::add_user(&App::open(config).await?, &name, admin).await
+        }
+        Command::Token(TokenCommand::Create { name, label }) => {
+            commands::users::create_token(&App::open(config).await?, &name, &label).await
+        }
+        Command::Import {
+            files,
+            user,
+            no_wait,
+        } => commands::import::import(&App::open(config).await?, &files, &user, !no_wait).await,
+    }
+}

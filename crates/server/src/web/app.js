@@ -1,0 +1,85 @@
+// The library page: lists the caller's videos, shows live processing state, scrubs through the
+// sprite sheet on hover and plays a ready video. Media is fetched with the bearer token, so no
+// file is ever reachable without it.
+const $ = (sel) => document.querySelector(sel);
+let token = localStorage.getItem("dailies.token") || "";
+const blobs = new Map();
+
+async function api(path) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`${res.status} ${(await res.json().catch(() => ({}))).error || res.statusText}`);
+  return res;
+}
+
+async function blobUrl(path) {
+  if (!blobs.has(path)) blobs.set(path, api(path).then((r) => r.blob()).then((b) => URL.createObjectURL(b)));
+  return blobs.get(path);
+}
+
+function fmtDuration(s) {
+  if (s == null) return "";
+  const m = Math.floor(s / 60), sec = Math.round(s % 60);
+  return `${m}:${String(sec).padStart(2, "0")}`;
+}
+
+function card(v) {
+  const el = document.createElement("div");
+  el.className = `card ${v.status}`;
+  el.dataset.id = v.id;
+  el.innerHTML = `<div class="thumb"><div class="scrub"></div></div><div class="meta"><div class="title"></div><div class="sub"></div></div>`;
+  el.querySelector(".title").textContent = v.title;
+  const sub = el.querySelector(".sub");
+  if (v.status === "processing") {
+    const p = document.createElement("progress");
+    p.max = 1; p.value = v.progress || 0;
+    sub.append(p);
+  } else if (v.status === "failed") {
+    sub.textContent = v.error || "failed";
+  } else {
+    sub.textContent = [v.status === "ready" ? fmtDuration(v.duration_s) : v.status, v.width && `${v.width}×${v.height}`, v.owner].filter(Boolean).join(" · ");
+  }
+  const thumb = el.querySelector(".thumb");
+  if (v.poster_url) blobUrl(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
+  if (v.sprite_url && v.sprite) {
+    const scrub = el.querySelector(".scrub");
+    const g = v.sprite;
+    blobUrl(v.sprite_url).then((u) => { scrub.style.backgroundImage = `url(${u})`; }).catch(() => {});
+    thumb.addEventListener("mousemove", (e) => {
+      const r = thumb.getBoundingClientRect();
+      const i = Math.min(g.count - 1, Math.floor(((e.clientX - r.left) / r.width) * g.count));
+      const scale = r.width / g.tile_width;
+      scrub.style.backgroundSize = `${g.columns * g.tile_width * scale}px ${g.rows * g.tile_height * scale}px`;
+      scrub.style.backgroundPosition = `${-(i % g.columns) * r.width}px ${-Math.floor(i / g.columns) * g.tile_height * scale}px`;
+    });
+  }
+  if (v.media_url) {
+    thumb.style.cursor = "pointer";
+    thumb.addEventListener("click", async () => {
+      const player = $("#player");
+      player.hidden = false;
+      player.src = await blobUrl(v.media_url);
+      player.play();
+    });
+  }
+  return el;
+}
+
+async function refresh() {
+  if (!token) return;
+  try {
+    const { items } = await (await api("/api/videos?limit=200")).json();
+    $("#msg").textContent = items.length ? "" : "No videos yet. Copy a file into data/incoming/<user>/ to add one.";
+    $("#grid").replaceChildren(...items.map(card));
+  } catch (e) {
+    $("#msg").textContent = `Cannot load the library: ${e.message}`;
+  }
+}
+
+$("#login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  token = $("#token").value.trim();
+  localStorage.setItem("dailies.token", token);
+  refresh();
+});
+refresh();
+setInterval(refresh, 3000);
