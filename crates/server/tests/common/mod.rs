@@ -1,0 +1,404 @@
+//! Shared test harness: a real `dailies` process on a temporary data dir, against SQLite or —
+//! when `DAILIES_TEST_POSTGRES` names a server — a fresh PostgreSQL database of its own.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_dailies");
+
+/// Generous upper bound for waiting on background work; a guard against hangs, not a speed test.
+pub const PATIENCE: Duration = Duration::from_secs(180);
+
+/// A database for one test: SQLite in the data dir, or a PostgreSQL database dropped afterwards.
+pub struct TestDb {
+    pub url: Option<String>,
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let Ok(base) = std::env::var("DAILIES_TEST_POSTGRES") else {
+            return TestDb {
+                url: None,
+                admin_url: None,
+                name: String::new(),
+            };
+        };
+        let name = format!("dailies_t_{}", random_suffix());
+        pg_exec(&base, &format!("CREATE DATABASE {name}"));
+        let url = match base.rfind('/') {
+            Some(i) if base[..i].contains("://") && i > base.find("://").unwrap() + 2 => {
+                let rest = &base[i + 1..];
+                let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
+                format!("{}/{name}{query}", &base[..i])
+            }
+            _ => format!("{}/{name}", base.trim_end_matches('/')),
+        };
+        TestDb {
+            url: Some(url),
+            admin_url: Some(base),
+            name,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.url.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(base) = &self.admin_url {
+            pg_exec(
+                base,
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            );
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).unwrap();
+    hex::encode(b)
+}
+
+/// Runs one statement on PostgreSQL through psql (always present where PostgreSQL is).
+fn pg_exec(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql is needed for the PostgreSQL test run");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running `dailies serve` with its own data dir and port.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub db: TestDb,
+    pub child: Option<Child>,
+    pub base: String,
+    pub port: u16,
+    pub admin_token: String,
+    pub extra_config: String,
+    log: PathBuf,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Starts a server with quick drop-folder settings; `extra` is appended to its TOML config.
+    pub fn start(extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new();
+        let port = free_port();
+        let mut s = Server {
+            log: dir.path().join("server.log"),
+            dir,
+            db,
+            child: None,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            admin_token: String::new(),
+            extra_config: extra.to_owned(),
+        };
+        s.spawn();
+        s
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("dailies.toml")
+    }
+
+    /// Environment for any `dailies` subcommand on this server's data.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("DAILIES_DATA_DIR", self.data())
+            .env("DAILIES_CONFIG", self.config_path())
+            .env_remove("DAILIES_DATABASE")
+            .env("DAILIES_LOG", "info,sqlx=warn");
+        if let Some(url) = &self.db.url {
+            c.env("DAILIES_DATABASE", url);
+        }
+        c
+    }
+
+    /// Starts (or restarts) the server process and waits until it answers.
+    pub fn spawn(&mut self) {
+        let config = format!(
+            "listen = \"127.0.0.1:{}\"\nsettle_secs = 0.5\nrescan_secs = 1.0\njob_lease_secs = 3.0\njob_retry_base_secs = 0.5\n{}\n",
+            self.port, self.extra_config
+        );
+        std::fs::write(self.config_path(), config).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut child = self
+            .command()
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            while let Ok(line) = rx.try_recv() {
+                if line.starts_with("dly_") {
+                    self.admin_token = line;
+                }
+            }
+            if ureq::get(&format!("{}/api/health", self.base))
+                .call()
+                .is_ok()
+            {
+                break;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("server exited with {status}: {}", self.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not start: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // The first-start token is printed before the listener opens; drain what is left.
+        std::thread::sleep(Duration::from_millis(50));
+        while let Ok(line) = rx.try_recv() {
+            if line.starts_with("dly_") {
+                self.admin_token = line;
+            }
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the crash case.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for the exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("server running");
+        unsafe_kill(c.id(), libc::SIGTERM);
+        c.wait().unwrap()
+    }
+
+    /// Creates a user and returns a token for it, through the CLI.
+    pub fn user_token(&self, name: &str, admin: bool) -> String {
+        let mut add = self.command();
+        add.args(["user", "add", name]);
+        if admin {
+            add.arg("--admin");
+        }
+        let out = add.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.token_for(name)
+    }
+
+    pub fn token_for(&self, name: &str) -> String {
+        let out = self
+            .command()
+            .args(["token", "create", name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let res = ureq::get(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {token}"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        let status = res.status().as_u16();
+        let body = res.into_body().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// All videos the admin sees.
+    pub fn videos(&self) -> Vec<Value> {
+        let (status, body) = self.get("/api/videos?limit=200", &self.admin_token);
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `pred` holds for the admin's video list; returns that list.
+    pub fn wait_videos(&self, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let v = self.videos();
+            if pred(&v) {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; videos: {v:#?}\nlog:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Waits for a video with this original file name to be ready or failed; returns it.
+    pub fn wait_settled(&self, original: &str) -> Value {
+        let list = self.wait_videos(&format!("{original} to settle"), |vs| {
+            vs.iter().any(|v| {
+                v["original_filename"] == original
+                    && (v["status"] == "ready" || v["status"] == "failed")
+            })
+        });
+        list.into_iter()
+            .find(|v| v["original_filename"] == original)
+            .unwrap()
+    }
+
+    /// Waits until `rejected/NAME.reason.txt` exists; returns the reason text.
+    pub fn wait_rejected(&self, name: &str) -> String {
+        let path = self
+            .data()
+            .join("rejected")
+            .join(format!("{name}.reason.txt"));
+        let deadline = Instant::now() + PATIENCE;
+        while !path.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{name} was not rejected; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// Drops a file into `incoming/<user>/` the way a person would: written elsewhere, then
+    /// moved in (an atomic appearance).
+    pub fn drop_file(&self, user: Option<&str>, name: &str, src: &Path) -> PathBuf {
+        let mut dir = self.data().join("incoming");
+        if let Some(u) = user {
+            dir = dir.join(u);
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join(name);
+        std::fs::copy(src, &target).unwrap();
+        target
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn unsafe_kill(pid: u32, sig: i32) {
+    // SAFETY: sending a signal to a child we spawned.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+/// Makes a test clip with ffmpeg's lavfi sources; `args` are output options (codec, size…).
+pub fn make_clip(dir: &Path, name: &str, seconds: f64, video: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-nostdin",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            video,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+        ])
+        .arg(format!("{seconds}"))
+        .args(args)
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg could not make {name}");
+    out
+}
+
+/// A small browser-playable MP4 (H.264/AAC, faststart).
+pub fn playable_mp4(dir: &Path, name: &str) -> PathBuf {
+    make_clip(
+        dir,
+        name,
+        2.0,
+        "testsrc2=size=320x180:rate=25",
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+faststart",
+        ],
+    )
+}
