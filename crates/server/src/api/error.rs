@@ -19,6 +19,17 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    /// Malformed JSON is a 400; well-formed JSON with the wrong fields or types is a 422.
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection::*;
+        match e {
+            JsonDataError(_) => ApiError::Unprocessable(e.body_text()),
+            _ => ApiError::BadRequest(e.body_text()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {

@@ -143,7 +143,7 @@ async fn update(
     body: Result<Json<Patch>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let video = visible(&app, &caller, &id).await?;
-    let Json(patch) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(patch) = body?;
     if let Some(title) = patch.title {
         let title = title.trim();
         if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
