@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, then the whole test suite twice, on SQLite and
+# on PostgreSQL. Installs what it needs (ffmpeg, sqlite3, PostgreSQL, cargo-nextest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh sqlite3 postgresql-client
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+# PostgreSQL: DAILIES_TEST_POSTGRES if given; else a local server with trust auth; else install
+# and start one with a dedicated test role.
+pg_ok() { psql "$1" -qtAc 'SELECT 1' >/dev/null 2>&1; }
+if [ -z "${DAILIES_TEST_POSTGRES:-}" ]; then
+  if pg_ok "postgres://postgres@127.0.0.1:5432/test"; then
+    DAILIES_TEST_POSTGRES="postgres://postgres@127.0.0.1:5432/test"
+  else
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    fi
+    pg_isready -q -h 127.0.0.1 || $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+    $SUDO runuser -u postgres -- psql -qc "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dailies_test') THEN
+        CREATE ROLE dailies_test LOGIN CREATEDB PASSWORD 'dailies_test';
+      END IF; END \$\$;"
+    DAILIES_TEST_POSTGRES="postgres://dailies_test:dailies_test@127.0.0.1:5432/postgres"
+  fi
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests on SQLite"
+env -u DAILIES_TEST_POSTGRES cargo nextest run --workspace --locked
+echo "== tests on PostgreSQL"
+DAILIES_TEST_POSTGRES="$DAILIES_TEST_POSTGRES" cargo nextest run --workspace --locked
