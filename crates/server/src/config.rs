@@ -180,7 +180,7 @@ impl Config {
                 bail!("{name} must be a positive number of seconds");
             }
         }
-        if self.max_height < 144 || self.max_height % 2 != 0 {
+        if self.max_height < 144 || !self.max_height.is_multiple_of(2) {
             bail!("max_height must be an even number of at least 144");
         }
         if self.job_max_attempts < 1 {

@@ -6,8 +6,17 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&str>) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+fn request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
@@ -16,7 +25,11 @@ fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)
         req = req.header(*k, *v);
     }
     let res = match body {
-        Some(b) => agent.run(req.header("Content-Type", "application/json").body(b.to_owned()).unwrap()),
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(b.to_owned())
+                .unwrap(),
+        ),
         None => agent.run(req.body(()).unwrap()),
     }
     .unwrap();
@@ -31,7 +44,9 @@ fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)
 }
 
 fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    h.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn json_of(bytes: &[u8]) -> Value {
@@ -67,10 +82,26 @@ fn every_route_checks_who_is_asking() {
         let (anon, h, _) = request("GET", &url, None, &[], None);
         assert_eq!(anon, 401, "anonymous {path}");
         assert_eq!(header(&h, "www-authenticate"), Some("Bearer"));
-        assert_eq!(request("GET", &url, Some("dly_not_a_real_token"), &[], None).0, 401, "bad token {path}");
-        assert_eq!(request("GET", &url, Some(&bob), &[], None).0, 404, "another user {path}");
-        assert_eq!(request("GET", &url, Some(&alice), &[], None).0, 200, "owner {path}");
-        assert_eq!(request("GET", &url, Some(&admin), &[], None).0, 200, "admin {path}");
+        assert_eq!(
+            request("GET", &url, Some("dly_not_a_real_token"), &[], None).0,
+            401,
+            "bad token {path}"
+        );
+        assert_eq!(
+            request("GET", &url, Some(&bob), &[], None).0,
+            404,
+            "another user {path}"
+        );
+        assert_eq!(
+            request("GET", &url, Some(&alice), &[], None).0,
+            200,
+            "owner {path}"
+        );
+        assert_eq!(
+            request("GET", &url, Some(&admin), &[], None).0,
+            200,
+            "admin {path}"
+        );
     }
     // Lists: anonymous refused, others see only their own, the admin sees all.
     let list = format!("{}/api/videos", server.base);
@@ -81,11 +112,24 @@ fn every_route_checks_who_is_asking() {
     assert_eq!(json_of(&b)["items"][0]["id"], id.as_str());
     // Changes by strangers are refused as if the video did not exist.
     let url = format!("{}/api/videos/{id}", server.base);
-    assert_eq!(request("PATCH", &url, Some(&bob), &[], Some(r#"{"title":"mine"}"#)).0, 404);
+    assert_eq!(
+        request("PATCH", &url, Some(&bob), &[], Some(r#"{"title":"mine"}"#)).0,
+        404
+    );
     assert_eq!(request("DELETE", &url, Some(&bob), &[], None).0, 404);
     assert_eq!(request("DELETE", &url, None, &[], None).0, 401);
     // Health and the API description are public.
-    assert_eq!(request("GET", &format!("{}/api/health", server.base), None, &[], None).0, 200);
+    assert_eq!(
+        request(
+            "GET",
+            &format!("{}/api/health", server.base),
+            None,
+            &[],
+            None
+        )
+        .0,
+        200
+    );
 }
 
 #[test]
@@ -93,18 +137,48 @@ fn video_json_has_what_a_player_needs() {
     let (server, alice, id, clip) = server_with_video();
     let (status, v) = server.get(&format!("/api/videos/{id}"), &alice);
     assert_eq!(status, 200);
-    for key in ["id", "title", "status", "owner", "original_filename", "duration_s", "width", "height", "fps",
-        "video_codec", "audio_codec", "size_bytes", "created_at", "progress", "error", "media_url", "original_url",
-        "poster_url", "sprite_url", "sprite"] {
+    for key in [
+        "id",
+        "title",
+        "status",
+        "owner",
+        "original_filename",
+        "duration_s",
+        "width",
+        "height",
+        "fps",
+        "video_codec",
+        "audio_codec",
+        "size_bytes",
+        "created_at",
+        "progress",
+        "error",
+        "media_url",
+        "original_url",
+        "poster_url",
+        "sprite_url",
+        "sprite",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}: {v:#}");
     }
     assert_eq!(v["title"], "shot");
     assert_eq!(v["audio_codec"], "aac");
     assert_eq!(v["size_bytes"], std::fs::metadata(&clip).unwrap().len());
     assert!((v["duration_s"].as_f64().unwrap() - 2.0).abs() < 0.2);
-    assert!((v["fps"].as_f64().unwrap() - 25.0).abs() < 0.5, "{}", v["fps"]);
+    assert!(
+        (v["fps"].as_f64().unwrap() - 25.0).abs() < 0.5,
+        "{}",
+        v["fps"]
+    );
     let g = &v["sprite"];
-    for key in ["tile_width", "tile_height", "columns", "rows", "count", "interval_s"] {
+    for key in [
+        "tile_width",
+        "tile_height",
+        "columns",
+        "rows",
+        "count",
+        "interval_s",
+    ] {
         assert!(g[key].is_number(), "sprite.{key}: {g}");
     }
 }
@@ -120,38 +194,97 @@ fn media_is_served_with_ranges_and_caching() {
     assert_eq!(s, 200);
     assert_eq!(body, original);
     assert_eq!(header(&h, "accept-ranges"), Some("bytes"));
-    assert!(header(&h, "content-disposition").unwrap().contains("shot.mp4"));
+    assert!(
+        header(&h, "content-disposition")
+            .unwrap()
+            .contains("shot.mp4")
+    );
     let etag = header(&h, "etag").unwrap().to_owned();
     let modified = header(&h, "last-modified").unwrap().to_owned();
 
-    let (s, h, body) = request("GET", &url, Some(&alice), &[("Range", "bytes=100-199")], None);
+    let (s, h, body) = request(
+        "GET",
+        &url,
+        Some(&alice),
+        &[("Range", "bytes=100-199")],
+        None,
+    );
     assert_eq!(s, 206);
     assert_eq!(body, &original[100..200]);
-    assert_eq!(header(&h, "content-range"), Some(format!("bytes 100-199/{len}").as_str()));
+    assert_eq!(
+        header(&h, "content-range"),
+        Some(format!("bytes 100-199/{len}").as_str())
+    );
 
     let (s, _, body) = request("GET", &url, Some(&alice), &[("Range", "bytes=-10")], None);
     assert_eq!(s, 206);
     assert_eq!(body, &original[len - 10..]);
 
-    let (s, h, _) = request("GET", &url, Some(&alice), &[("Range", &format!("bytes={}-", len + 5))], None);
+    let (s, h, _) = request(
+        "GET",
+        &url,
+        Some(&alice),
+        &[("Range", &format!("bytes={}-", len + 5))],
+        None,
+    );
     assert_eq!(s, 416);
-    assert_eq!(header(&h, "content-range"), Some(format!("bytes */{len}").as_str()));
+    assert_eq!(
+        header(&h, "content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
 
     // Garbage in the Range header is ignored, not an error.
-    let (s, _, body) = request("GET", &url, Some(&alice), &[("Range", "bytes=zz-top")], None);
+    let (s, _, body) = request(
+        "GET",
+        &url,
+        Some(&alice),
+        &[("Range", "bytes=zz-top")],
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(body.len(), len);
 
-    assert_eq!(request("GET", &url, Some(&alice), &[("If-None-Match", &etag)], None).0, 304);
-    assert_eq!(request("GET", &url, Some(&alice), &[("If-Modified-Since", &modified)], None).0, 304);
+    assert_eq!(
+        request("GET", &url, Some(&alice), &[("If-None-Match", &etag)], None).0,
+        304
+    );
+    assert_eq!(
+        request(
+            "GET",
+            &url,
+            Some(&alice),
+            &[("If-Modified-Since", &modified)],
+            None
+        )
+        .0,
+        304
+    );
     // A stale If-Range means the client gets the whole current file.
-    let (s, _, _) = request("GET", &url, Some(&alice), &[("Range", "bytes=0-9"), ("If-Range", "\"stale\"")], None);
+    let (s, _, _) = request(
+        "GET",
+        &url,
+        Some(&alice),
+        &[("Range", "bytes=0-9"), ("If-Range", "\"stale\"")],
+        None,
+    );
     assert_eq!(s, 200);
 
-    let (s, h, _) = request("GET", &format!("{}/api/videos/{id}/media", server.base), Some(&alice), &[], None);
+    let (s, h, _) = request(
+        "GET",
+        &format!("{}/api/videos/{id}/media", server.base),
+        Some(&alice),
+        &[],
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(header(&h, "content-type"), Some("video/mp4"));
-    let (s, h, body) = request("GET", &format!("{}/api/videos/{id}/poster.jpg", server.base), Some(&alice), &[], None);
+    let (s, h, body) = request(
+        "GET",
+        &format!("{}/api/videos/{id}/poster.jpg", server.base),
+        Some(&alice),
+        &[],
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(header(&h, "content-type"), Some("image/jpeg"));
     assert_eq!(&body[..2], &[0xFF, 0xD8], "a JPEG");
@@ -163,7 +296,13 @@ fn media_is_served_with_ranges_and_caching() {
 fn rename_and_delete() {
     let (server, alice, id, _) = server_with_video();
     let url = format!("{}/api/videos/{id}", server.base);
-    let (s, _, b) = request("PATCH", &url, Some(&alice), &[], Some(r#"{"title":"  Scène 4, prise 2  "}"#));
+    let (s, _, b) = request(
+        "PATCH",
+        &url,
+        Some(&alice),
+        &[],
+        Some(r#"{"title":"  Scène 4, prise 2  "}"#),
+    );
     assert_eq!(s, 200);
     assert_eq!(json_of(&b)["title"], "Scène 4, prise 2");
 
@@ -177,15 +316,25 @@ fn rename_and_delete() {
     ] {
         let (s, _, b) = request("PATCH", &url, Some(&alice), &[], Some(body));
         assert_eq!(s, want, "{body}: {}", String::from_utf8_lossy(&b));
-        assert!(json_of(&b)["error"].is_string(), "errors explain themselves: {body}");
+        assert!(
+            json_of(&b)["error"].is_string(),
+            "errors explain themselves: {body}"
+        );
     }
 
     assert_eq!(request("DELETE", &url, Some(&alice), &[], None).0, 204);
     assert_eq!(request("GET", &url, Some(&alice), &[], None).0, 404);
-    assert_eq!(request("GET", &format!("{url}/original"), Some(&alice), &[], None).0, 404);
+    assert_eq!(
+        request("GET", &format!("{url}/original"), Some(&alice), &[], None).0,
+        404
+    );
     assert!(!server.data().join("media").join(&id).exists());
     assert!(server.data().join("trash").join(&id).exists());
-    assert_eq!(request("DELETE", &url, Some(&alice), &[], None).0, 404, "already gone");
+    assert_eq!(
+        request("DELETE", &url, Some(&alice), &[], None).0,
+        404,
+        "already gone"
+    );
 }
 
 #[test]
@@ -193,8 +342,22 @@ fn pages_newest_first() {
     let server = Server::start("");
     let src = tempfile::tempdir().unwrap();
     for i in 0..5 {
-        let clip = make_clip(src.path(), &format!("c{i}.mp4"), 1.0, &format!("color=c=0x{:02x}2040:size=160x90:rate=10", i * 40),
-            &["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]);
+        let clip = make_clip(
+            src.path(),
+            &format!("c{i}.mp4"),
+            1.0,
+            &format!("color=c=0x{:02x}2040:size=160x90:rate=10", i * 40),
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+            ],
+        );
         server.drop_file(None, &format!("c{i}.mp4"), &clip);
     }
     server.wait_videos("five videos", |v| v.len() == 5);
@@ -209,7 +372,10 @@ fn pages_newest_first() {
         let (s, page) = server.get(&path, &token);
         assert_eq!(s, 200);
         for v in page["items"].as_array().unwrap() {
-            seen.push((v["created_at"].as_i64().unwrap(), v["id"].as_str().unwrap().to_owned()));
+            seen.push((
+                v["created_at"].as_i64().unwrap(),
+                v["id"].as_str().unwrap().to_owned(),
+            ));
         }
         match page["next"].as_str() {
             Some(n) => cursor = Some(n.to_owned()),
@@ -221,7 +387,13 @@ fn pages_newest_first() {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "newest first, no repeats");
 
-    for bad in ["/api/videos?limit=0", "/api/videos?limit=1000", "/api/videos?limit=abc", "/api/videos?cursor=nonsense", "/api/videos?cursor=1.../../x"] {
+    for bad in [
+        "/api/videos?limit=0",
+        "/api/videos?limit=1000",
+        "/api/videos?limit=abc",
+        "/api/videos?cursor=nonsense",
+        "/api/videos?cursor=1.../../x",
+    ] {
         let (s, b) = server.get(bad, &token);
         assert_eq!(s, 400, "{bad}");
         assert!(b["error"].is_string());
@@ -232,7 +404,13 @@ fn pages_newest_first() {
 fn hostile_paths_and_unknown_routes_are_plain_404s() {
     let server = Server::start("");
     let t = server.admin_token.clone();
-    for path in ["/api/videos/..%2F..%2Fetc%2Fpasswd", "/api/videos/AAAAAAAAAAAAAAAA", "/api/videos/0000000000000000/media", "/api/nothing", "/api/videos/x/original"] {
+    for path in [
+        "/api/videos/..%2F..%2Fetc%2Fpasswd",
+        "/api/videos/AAAAAAAAAAAAAAAA",
+        "/api/videos/0000000000000000/media",
+        "/api/nothing",
+        "/api/videos/x/original",
+    ] {
         let (s, b) = server.get(path, &t);
         assert_eq!(s, 404, "{path}");
         assert_eq!(b["error"], "not found");
@@ -242,12 +420,25 @@ fn hostile_paths_and_unknown_routes_are_plain_404s() {
 #[test]
 fn openapi_document_describes_the_routes() {
     let server = Server::start("");
-    let (s, _, body) = request("GET", &format!("{}/api/openapi.json", server.base), None, &[], None);
+    let (s, _, body) = request(
+        "GET",
+        &format!("{}/api/openapi.json", server.base),
+        None,
+        &[],
+        None,
+    );
     assert_eq!(s, 200);
     let doc = json_of(&body);
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/api/health", "/api/videos", "/api/videos/{id}", "/api/videos/{id}/media", "/api/videos/{id}/original",
-        "/api/videos/{id}/poster.jpg", "/api/videos/{id}/sprite.jpg"] {
+    for path in [
+        "/api/health",
+        "/api/videos",
+        "/api/videos/{id}",
+        "/api/videos/{id}/media",
+        "/api/videos/{id}/original",
+        "/api/videos/{id}/poster.jpg",
+        "/api/videos/{id}/sprite.jpg",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
     let (s, h, body) = request("GET", &format!("{}/", server.base), None, &[], None);

@@ -86,10 +86,8 @@ pub async fn purge_trash(app: &App) -> Result<usize> {
     let keep_ms = (app.config.trash_retention_days * 86_400_000.0) as i64;
     let ids = videos::ids_deleted_before(&app.db, crate::db::now_ms() - keep_ms).await?;
     for id in &ids {
-        if let Some(dir) = app.layout.trash_dir(id) {
-            if dir.exists() {
-                tokio::fs::remove_dir_all(&dir).await?;
-            }
+        if let Some(dir) = app.layout.trash_dir(id).filter(|d| d.exists()) {
+            tokio::fs::remove_dir_all(&dir).await?;
         }
         videos::purge(&app.db, id).await?;
     }

@@ -159,14 +159,14 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
     let record_json = serde_json::to_vec_pretty(&record).context("ingest record")?;
     std::fs::write(dir.join(INGEST_RECORD), record_json)
         .context("cannot write the ingest record")?;
-    if incoming.transfer == Transfer::Move {
-        if let Err(e) = move_file(incoming.path, &target) {
-            let _ = std::fs::remove_dir_all(&dir);
-            if !incoming.path.exists() {
-                return Err(IngestError::Vanished);
-            }
-            return Err(e.into());
+    if incoming.transfer == Transfer::Move
+        && let Err(e) = move_file(incoming.path, &target)
+    {
+        let _ = std::fs::remove_dir_all(&dir);
+        if !incoming.path.exists() {
+            return Err(IngestError::Vanished);
         }
+        return Err(e.into());
     }
 
     match insert_video_and_job(app, &record).await {
