@@ -67,6 +67,17 @@ pub(crate) async fn run_child(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
+    // If the server itself is killed (kill -9, OOM), nothing runs our drop handlers: ask the
+    // kernel to kill the tool with its parent, so no orphaned encode keeps burning CPU.
+    // SAFETY: prctl is async-signal-safe and touches only the new child's own attributes.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     let mut child = cmd
         .spawn()
         .map_err(|source| MediaError::Spawn { tool, source })?;
