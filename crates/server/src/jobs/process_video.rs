@@ -120,7 +120,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         duration_s: info.duration_s,
         width,
         height,
-        fps: v.and_then(|s| s.frame_rate),
+        fps: v.and_then(nominal_fps),
         video_codec: v.and_then(|s| s.codec.clone()),
         audio_codec: shown.primary_audio().and_then(|s| s.codec.clone()),
         plan: plan_name(&plan).to_owned(),
@@ -133,6 +133,17 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     videos::set_ready(&app.db, &video.id, &processed).await?;
     tracing::info!("ready");
     Ok(())
+}
+
+/// The frame rate to show: the nominal rate of a constant-rate stream (the average is skewed by
+/// container rounding, 24.86 for a 25 fps remux), the average for a variable-rate one. A nominal
+/// rate far above the average is the field rate of interlaced video, not a frame rate.
+fn nominal_fps(s: &media::StreamInfo) -> Option<f64> {
+    match (s.r_frame_rate, s.frame_rate) {
+        (Some(r), Some(avg)) if !s.variable_frame_rate && r <= avg * 1.5 => Some(r),
+        (_, Some(avg)) => Some(avg),
+        (r, None) => r,
+    }
 }
 
 pub fn plan_name(plan: &Plan) -> &'static str {

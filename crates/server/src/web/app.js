@@ -3,6 +3,14 @@
 // file is ever reachable without it.
 const $ = (sel) => document.querySelector(sel);
 let token = localStorage.getItem("dailies.token") || "";
+// A link of the form /#token=… (printed by the server on first start) signs this browser in;
+// the fragment never reaches the server or its logs, and is removed from the address bar.
+const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromLink) {
+  token = fromLink;
+  localStorage.setItem("dailies.token", token);
+  history.replaceState(null, "", location.pathname);
+}
 const blobs = new Map();
 
 async function api(path) {
