@@ -37,7 +37,10 @@ async fn ensure_first_admin(app: &App) -> Result<()> {
     let name = app.config.default_user.clone();
     let admin = users::create(&app.db, &name, true).await?;
     let token = users::create_token(&app.db, &admin, "first start").await?;
-    println!("Created the administrator '{name}'. Sign in at http://{}/#token={token}", app.config.listen);
+    println!(
+        "Created the administrator '{name}'. Sign in at http://{}/#token={token}",
+        app.config.listen
+    );
     println!("Its API token (shown only this once):");
     println!("{token}");
     Ok(())

@@ -402,3 +402,205 @@ pub fn playable_mp4(dir: &Path, name: &str) -> PathBuf {
         ],
     )
 }
+
+// ---- Added for the drop-folder and crash tests (new functions only). ----
+
+impl Server {
+    /// Runs one query against this server's database (sqlite3 or psql) and returns its rows,
+    /// one per line, columns separated by `|`. For checks the API does not expose (jobs).
+    pub fn sql(&self, query: &str) -> String {
+        let out = match &self.db.url {
+            Some(url) => Command::new("psql")
+                .arg(url)
+                .args(["-v", "ON_ERROR_STOP=1", "-AtXqc", query])
+                .output()
+                .expect("psql"),
+            None => Command::new("sqlite3")
+                .arg("-cmd")
+                .arg(".timeout 5000")
+                .arg(self.data().join("dailies.db"))
+                .arg(query)
+                .output()
+                .expect("sqlite3 is needed to inspect the test database"),
+        };
+        assert!(
+            out.status.success(),
+            "{query}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Asserts that `/api/health` answers 200.
+    pub fn assert_healthy(&self) {
+        let (status, body) = self.get("/api/health", &self.admin_token);
+        assert_eq!(status, 200, "health: {body}\nlog:\n{}", self.log_text());
+    }
+
+    /// Status code and raw body bytes of a GET, plus its Content-Type.
+    pub fn get_bytes(&self, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+        let res = ureq::get(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {token}"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        let status = res.status().as_u16();
+        let ctype = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = res
+            .into_body()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, ctype, body)
+    }
+
+    /// Names of the entries in `rejected/` (files and reasons), sorted.
+    pub fn rejected_names(&self) -> Vec<String> {
+        dir_names(&self.data().join("rejected"))
+    }
+
+    /// Names of the folders in `media/`, sorted.
+    pub fn media_dirs(&self) -> Vec<String> {
+        dir_names(&self.data().join("media"))
+    }
+
+    /// Waits until `pred` holds (polling); panics with `what` and the log after [`PATIENCE`].
+    pub fn wait_until(&self, what: &str, pred: impl Fn() -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        while !pred() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Processes (other than the server itself) whose command line mentions this server's
+    /// data dir: ffmpeg/ffprobe children working on its files.
+    pub fn tool_processes(&self) -> Vec<(u32, String)> {
+        processes_mentioning(&self.dir.path().to_string_lossy())
+            .into_iter()
+            .filter(|(pid, _)| Some(*pid) != self.child.as_ref().map(|c| c.id()))
+            .collect()
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+}
+
+/// Sorted entry names of a folder (empty when it does not exist).
+pub fn dir_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Live processes whose command line contains `needle`, as (pid, command line); zombies (already
+/// dead, waiting to be reaped) are not counted.
+pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
+    let me = std::process::id();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if !cmdline.contains(needle) {
+            continue;
+        }
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .map(|r| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(false);
+        if !zombie {
+            out.push((pid, cmdline.trim().to_owned()));
+        }
+    }
+    out
+}
+
+/// Runs ffprobe on a file and returns its JSON (streams and format).
+pub fn ffprobe_json(path: &Path) -> Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffprobe {}", path.display());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+impl Server {
+    /// SIGTERM, then wait for the exit with [`PATIENCE`] as a hang guard (SIGKILL and panic if
+    /// the process does not exit); returns the exit status.
+    pub fn terminate_guarded(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("server running");
+        unsafe_kill(c.id(), libc::SIGTERM);
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                panic!(
+                    "the server did not exit after SIGTERM; log:\n{}",
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A source that takes several seconds to transcode: 640x360 MPEG-4 Part 2 with grain (noise is
+/// expensive for x264), PCM sound, `seconds` long.
+pub fn slow_source(dir: &Path, name: &str, seconds: f64) -> PathBuf {
+    make_clip(
+        dir,
+        name,
+        seconds,
+        "testsrc2=size=640x360:rate=25,noise=alls=60:allf=t",
+        &["-c:v", "mpeg4", "-q:v", "8", "-c:a", "pcm_s16le"],
+    )
+}
