@@ -130,15 +130,48 @@ impl MediaError {
     }
 }
 
-/// The last meaningful stderr line, without ffmpeg's `[demuxer @ 0x...]` noise or server paths,
-/// short enough for a UI.
+/// Causes worth naming in words, matched in the tool's output.
+const KNOWN_CAUSES: &[(&str, &str)] = &[
+    (
+        "moov atom not found",
+        "the file looks incomplete (its index is missing, as when a copy was cut off)",
+    ),
+    ("end of file", "the file ends earlier than it says"),
+];
+
+/// The last few meaningful stderr lines (the generic last line alone often hides the cause),
+/// without ffmpeg's `[demuxer @ 0x...]` noise or server paths, short enough for a UI. A known
+/// cause is put first, in words.
 pub(crate) fn excerpt(stderr: &str) -> String {
-    let line = stderr
+    let mut lines: Vec<String> = Vec::new();
+    for raw in stderr
         .lines()
         .rev()
         .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
+        .filter(|l| !l.is_empty())
+    {
+        let line = clean_line(raw);
+        if !line.is_empty() && !lines.contains(&line) {
+            lines.push(line);
+        }
+        if lines.len() == 3 {
+            break;
+        }
+    }
+    lines.reverse();
+    let lower = stderr.to_ascii_lowercase();
+    if let Some((_, words)) = KNOWN_CAUSES.iter().find(|(m, _)| lower.contains(m)) {
+        lines.insert(0, (*words).to_string());
+    }
+    let text = lines.join("; ");
+    let mut out: String = text.chars().take(300).collect();
+    if text.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+fn clean_line(line: &str) -> String {
     let mut text = line;
     if text.starts_with('[')
         && let Some(end) = text.find("] ")
@@ -151,11 +184,7 @@ pub(crate) fn excerpt(stderr: &str) -> String {
     {
         text = &text[pos + 2..];
     }
-    let mut out: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
-        out.push('…');
-    }
-    out
+    text.to_string()
 }
 
 #[cfg(test)]
@@ -165,7 +194,12 @@ mod tests {
     #[test]
     fn excerpt_strips_noise_and_paths() {
         let s = "[mov,mp4 @ 0x55] moov atom not found\nfile:/srv/in/x.mp4: Invalid data found when processing input\n";
-        assert_eq!(excerpt(s), "Invalid data found when processing input");
+        assert_eq!(
+            excerpt(s),
+            "the file looks incomplete (its index is missing, as when a copy was cut off); \
+             moov atom not found; Invalid data found when processing input"
+        );
+        assert_eq!(excerpt("a\nb\nc\nd\nd\n"), "b; c; d");
         assert_eq!(excerpt(""), "");
     }
 

@@ -26,6 +26,8 @@ pub struct Config {
     pub default_user: String,
     /// Watch `incoming/` at all (disable on API-only nodes).
     pub watch_incoming: bool,
+    /// Use change notifications (inotify) to notice drops sooner; rescans happen either way.
+    pub watch_events: bool,
     /// Full rescan interval of `incoming/`, for file systems that send no change events.
     pub rescan_secs: f64,
     /// A dropped file is taken once its size and mtime have not changed for this long.
@@ -66,6 +68,7 @@ impl Default for Config {
             database: String::new(),
             default_user: "admin".into(),
             watch_incoming: true,
+            watch_events: true,
             rescan_secs: 10.0,
             settle_secs: 3.0,
             max_height: 1080,

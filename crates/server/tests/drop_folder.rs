@@ -646,3 +646,15 @@ fn symlink_is_rejected_and_its_target_left_alone() {
     );
     server.assert_healthy();
 }
+
+/// NFS and Samba mounts send no change events: periodic rescans alone must find the file.
+#[test]
+fn files_are_found_without_change_events() {
+    let server = Server::start("watch_events = false");
+    let src = tempfile::tempdir().unwrap();
+    let clip = playable_mp4(src.path(), "nfs.mp4");
+    server.drop_file(Some("erin"), "nfs.mp4", &clip);
+    let v = server.wait_settled("nfs.mp4");
+    assert_eq!(v["status"], "ready", "{v:#}");
+    assert_eq!(v["owner"], "erin");
+}

@@ -53,21 +53,25 @@ pub async fn run(app: App, shutdown: CancellationToken) {
     let root = app.layout.incoming();
     let (tx, mut rx) = mpsc::channel::<()>(1);
     // Keep the watcher alive for the whole loop; without it we still rescan periodically.
-    let _watcher = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
-            let _ = tx.try_send(());
-        }
-    }) {
-        Ok(mut w) => match w.watch(&root, RecursiveMode::Recursive) {
-            Ok(()) => Some(w),
+    let _watcher = if !app.config.watch_events {
+        None
+    } else {
+        match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            if res.is_ok() {
+                let _ = tx.try_send(());
+            }
+        }) {
+            Ok(mut w) => match w.watch(&root, RecursiveMode::Recursive) {
+                Ok(()) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no change events for incoming/; relying on rescans");
+                    None
+                }
+            },
             Err(e) => {
-                tracing::warn!(error = %e, "no change events for incoming/; relying on rescans");
+                tracing::warn!(error = %e, "no file watcher available; relying on rescans");
                 None
             }
-        },
-        Err(e) => {
-            tracing::warn!(error = %e, "no file watcher available; relying on rescans");
-            None
         }
     };
 

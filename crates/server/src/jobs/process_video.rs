@@ -24,9 +24,20 @@ fn media_error(e: MediaError) -> JobError {
     if matches!(e, MediaError::Cancelled) {
         return JobError::cancelled();
     }
+    // The reason file gets the tool's own last words; the API error stays one sentence.
+    let details = match &e {
+        MediaError::Failed { stderr_tail, .. } => {
+            let lines: Vec<&str> = stderr_tail
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        }
+        other => other.to_string(),
+    };
     JobError {
         message: e.user_message(),
-        details: Some(e.to_string()),
+        details: Some(details),
         permanent: e.is_permanent(),
         cancelled: false,
     }
