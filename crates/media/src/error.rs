@@ -134,7 +134,7 @@ impl MediaError {
 const KNOWN_CAUSES: &[(&str, &str)] = &[
     (
         "moov atom not found",
-        "the file looks incomplete (its index is missing, as when a copy was cut off)",
+        "it has no QuickTime/MP4 index (moov): the copy was cut off, or it is not a video at all",
     ),
     ("end of file", "the file ends earlier than it says"),
 ];
@@ -196,7 +196,7 @@ mod tests {
         let s = "[mov,mp4 @ 0x55] moov atom not found\nfile:/srv/in/x.mp4: Invalid data found when processing input\n";
         assert_eq!(
             excerpt(s),
-            "the file looks incomplete (its index is missing, as when a copy was cut off); \
+            "it has no QuickTime/MP4 index (moov): the copy was cut off, or it is not a video at all; \
              moov atom not found; Invalid data found when processing input"
         );
         assert_eq!(excerpt("a\nb\nc\nd\nd\n"), "b; c; d");

