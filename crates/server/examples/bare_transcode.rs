@@ -4,6 +4,9 @@
 //! bare_transcode transcode IN OUT   run the pipeline's transcode alone (no poster, no sprite),
 //!                                   with the exact arguments the server uses; prints the args
 //!                                   and `bare_transcode_s=SECONDS` (ffmpeg run only, no probe)
+//! bare_transcode pipeline IN DIR    run `dailies_media::run_pipeline` alone (what the server's
+//!                                   job runs after its probe), print `pipeline_s=SECONDS`: splits
+//!                                   pipeline overhead from server overhead when investigating
 //! bare_transcode stills IN          print the poster and sprite filters the pipeline would use
 //!                                   for IN (KEY=VALUE lines), so the benchmark can run them as
 //!                                   plain ffmpeg commands
@@ -69,6 +72,24 @@ async fn transcode(config: &Config, input: &Path, output: &Path) -> Result<()> {
     Ok(())
 }
 
+async fn pipeline(config: &Config, input: &Path, dir: &Path) -> Result<()> {
+    let tools = tools(config);
+    let (info, plan) = plan_for(&tools, config, input).await?;
+    let start = Instant::now();
+    media::run_pipeline(
+        &tools,
+        input,
+        &info,
+        &plan,
+        dir,
+        &RunOptions::new(Duration::from_secs(3600)),
+        &mut |_| {},
+    )
+    .await?;
+    println!("pipeline_s={:.3}", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
 /// Same inputs as `run_pipeline` gives `PosterPlan::plan` / `SpriteGeometry::plan`, and the same
 /// filter text as `poster.rs` / `sprite.rs` (their `filter()` is crate-private, so it is
 /// repeated here; keep in step).
@@ -129,9 +150,10 @@ async fn main() -> ExitCode {
         ["transcode", input, output] => {
             transcode(&config, Path::new(input), Path::new(output)).await
         }
+        ["pipeline", input, dir] => pipeline(&config, Path::new(input), Path::new(dir)).await,
         ["stills", input] => stills(&config, Path::new(input)).await,
         _ => {
-            eprintln!("usage: bare_transcode transcode IN OUT | bare_transcode stills IN");
+            eprintln!("usage: bare_transcode transcode IN OUT | pipeline IN DIR | stills IN");
             return ExitCode::from(2);
         }
     };

@@ -446,3 +446,22 @@ fn openapi_document_describes_the_routes() {
     assert!(header(&h, "content-type").unwrap().starts_with("text/html"));
     assert!(String::from_utf8_lossy(&body).contains("dailies"));
 }
+
+#[test]
+fn trash_is_purged_after_its_retention_period() {
+    let (mut server, alice, id, _) = server_with_video();
+    let url = format!("{}/api/videos/{id}", server.base);
+    assert_eq!(request("DELETE", &url, Some(&alice), &[], None).0, 204);
+    assert!(server.data().join("trash").join(&id).exists());
+    // Restart with no retention: the purge at start-up removes files and row for good.
+    server.kill9();
+    server.extra_config = "trash_retention_days = 0.0".into();
+    server.spawn();
+    server.wait_until("the trash to be purged", || {
+        !server.data().join("trash").join(&id).exists()
+    });
+    assert_eq!(
+        server.sql(&format!("SELECT COUNT(*) FROM videos WHERE id = '{id}'")),
+        "0"
+    );
+}
