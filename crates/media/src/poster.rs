@@ -54,7 +54,7 @@ impl PosterPlan {
     }
 
     /// ffmpeg filter chain (no labels) picking the poster from a decoded stream.
-    pub(crate) fn filter(&self) -> String {
+    pub fn filter(&self) -> String {
         format!(
             "trim=start={s:.6}:duration={d:.6},scale={w}:{h}:flags=bicubic,setsar=1,thumbnail=n={n}",
             s = self.start_s,

@@ -59,7 +59,7 @@ impl SpriteGeometry {
     }
 
     /// ffmpeg filter chain (no labels) turning a decoded stream into this sheet.
-    pub(crate) fn filter(&self) -> String {
+    pub fn filter(&self) -> String {
         format!(
             "fps=fps={rate:.9},trim=end_frame={count},scale={w}:{h}:flags=bilinear,setsar=1,\
              tile={c}x{r}:nb_frames={count}",

@@ -117,23 +117,9 @@ async fn stills(config: &Config, input: &Path) -> Result<()> {
     println!("PLAN={plan_name}");
     println!("THREADS={}", tools.threads);
     println!("VIDEO_INDEX={}", video.index);
-    println!(
-        "SPRITE_VF=fps=fps={rate:.9},trim=end_frame={count},scale={w}:{h}:flags=bilinear,setsar=1,tile={c}x{r}:nb_frames={count}",
-        rate = 1.0 / g.interval_s,
-        count = g.count,
-        w = g.tile_width,
-        h = g.tile_height,
-        c = g.columns,
-        r = g.rows,
-    );
-    println!(
-        "POSTER_VF=trim=start={s:.6}:duration={d:.6},scale={w}:{h}:flags=bicubic,setsar=1,thumbnail=n={n}",
-        s = p.start_s,
-        d = p.window_s,
-        w = p.width,
-        h = p.height,
-        n = p.frames,
-    );
+    // The same filter chains the pipeline uses, to run as separate plain commands.
+    println!("SPRITE_VF={}", g.filter());
+    println!("POSTER_VF={}", p.filter());
     Ok(())
 }
 
