@@ -11,7 +11,7 @@ const LONG: &str = "long take.mov";
 
 /// Drops a long source for alice and waits until its transcode is visibly under way.
 fn start_long_transcode(server: &Server, src: &std::path::Path) -> String {
-    let clip = slow_source(src, "long.mov", 20.0);
+    let clip = slow_source(src, "long.mov", 8.0);
     server.drop_file(Some("alice"), LONG, &clip);
     let list = server.wait_videos("the transcode to make progress", |vs| {
         vs.iter().any(|v| {
@@ -77,7 +77,12 @@ fn assert_no_orphans(server: &Server) {
 
 #[test]
 fn sigkill_during_transcode_finishes_once_after_restart() {
-    let mut server = Server::start("process_concurrency = 1");
+    let tools = tempfile::tempdir().unwrap();
+    let ffmpeg = realtime_ffmpeg(tools.path());
+    let mut server = Server::start(&format!(
+        "process_concurrency = 1\nffmpeg = \"{}\"",
+        ffmpeg.display()
+    ));
     let src = tempfile::tempdir().unwrap();
     let id = start_long_transcode(&server, src.path());
     server.kill9();
@@ -88,7 +93,12 @@ fn sigkill_during_transcode_finishes_once_after_restart() {
 
 #[test]
 fn sigterm_during_transcode_stops_tools_and_resumes_on_restart() {
-    let mut server = Server::start("process_concurrency = 1");
+    let tools = tempfile::tempdir().unwrap();
+    let ffmpeg = realtime_ffmpeg(tools.path());
+    let mut server = Server::start(&format!(
+        "process_concurrency = 1\nffmpeg = \"{}\"",
+        ffmpeg.display()
+    ));
     let src = tempfile::tempdir().unwrap();
     let id = start_long_transcode(&server, src.path());
     assert!(

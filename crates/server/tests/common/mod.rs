@@ -595,6 +595,22 @@ impl Server {
 
 /// A source that takes several seconds to transcode: 640x360 MPEG-4 Part 2 with grain (noise is
 /// expensive for x264), PCM sound, `seconds` long.
+/// An ffmpeg that reads its inputs at real-time speed (`-re`), so a transcode reliably lasts as
+/// long as its source, whatever the machine: crash tests can then hit it mid-way every time.
+pub fn realtime_ffmpeg(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("ffmpeg-realtime");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\n# Real ffmpeg, reading each input at its native rate.\n\
+         for a in \"$@\"; do shift; [ \"$a\" = -i ] && set -- \"$@\" -re; set -- \"$@\" \"$a\"; done\n\
+         exec ffmpeg \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
 pub fn slow_source(dir: &Path, name: &str, seconds: f64) -> PathBuf {
     make_clip(
         dir,
