@@ -38,6 +38,17 @@ pub enum Plan {
     Transcode(TranscodeSpec),
 }
 
+impl Plan {
+    /// The plan's name as shown to users and in logs: `keep`, `remux` or `transcode`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Plan::Keep => "keep",
+            Plan::Remux => "remux",
+            Plan::Transcode(_) => "transcode",
+        }
+    }
+}
+
 /// Parameters of a re-encode to H.264 (CRF 23, capped by `video_bitrate_kbps`) + AAC in MP4.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TranscodeSpec {
@@ -94,7 +105,7 @@ const IMAGE_CODECS: &[&str] = &[
 
 /// Decide how to make `info` playable.
 ///
-/// `faststart` is [`crate::moov_before_mdat`] for the same file (pass `false` when unknown or not
+/// `faststart` is [`crate::is_streamable_mp4`] for the same file (pass `false` when unknown or not
 /// MP4): it is the only input not in ffprobe's output, and it separates `Keep` from `Remux`.
 ///
 /// Audio-only files are rejected rather than given a still picture: dailies is for footage, and a

@@ -1,5 +1,6 @@
-//! Is an MP4's index (`moov`) before its media data, so a browser can start playing before the
-//! whole file has downloaded?
+//! Is a file an MP4 a browser can stream as it is: an MP4-family brand (not QuickTime's `qt  `,
+//! which some browsers refuse under its own MIME type) with its index (`moov`) before its media
+//! data, so playback starts before the whole file has downloaded?
 
 use std::io::{self, SeekFrom};
 use std::path::Path;
@@ -13,7 +14,7 @@ const MAX_TOP_LEVEL_BOXES: usize = 4096;
 ///
 /// Returns `Ok(false)` for anything that is not a well-formed box sequence (including non-MP4
 /// files), which callers treat as "remux to be safe".
-pub async fn moov_before_mdat(path: &Path) -> io::Result<bool> {
+pub async fn is_streamable_mp4(path: &Path) -> io::Result<bool> {
     let mut file = tokio::fs::File::open(path).await?;
     let len = file.metadata().await?.len();
     let mut pos: u64 = 0;
@@ -38,6 +39,13 @@ pub async fn moov_before_mdat(path: &Path) -> io::Result<bool> {
             n => u64::from(n),
         };
         match &kind {
+            b"ftyp" => {
+                let mut brand = [0u8; 4];
+                file.read_exact(&mut brand).await?;
+                if &brand == b"qt  " {
+                    return Ok(false);
+                }
+            }
             b"moov" => return Ok(true),
             b"mdat" => return Ok(false),
             _ => {}
@@ -68,7 +76,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("x.mp4");
         std::fs::write(&p, bytes).expect("write");
-        moov_before_mdat(&p).await.expect("walk")
+        is_streamable_mp4(&p).await.expect("walk")
     }
 
     #[tokio::test]
@@ -91,6 +99,14 @@ mod tests {
         large.extend([0u8; 8]);
         large.extend(boxed(b"moov", 8));
         assert!(check(&large).await);
+
+        // QuickTime's brand: browsers may refuse it as video/quicktime, so it is remuxed.
+        let mut qt = 20u32.to_be_bytes().to_vec();
+        qt.extend(b"ftypqt  ");
+        qt.extend([0u8; 8]);
+        qt.extend(boxed(b"moov", 40));
+        qt.extend(boxed(b"mdat", 100));
+        assert!(!check(&qt).await);
 
         assert!(!check(b"hello world, not an mp4 at all").await);
         assert!(!check(&[0u8; 4]).await);

@@ -25,7 +25,7 @@ pub use bitrate::video_bitrate_kbps;
 pub use command::{RunOptions, run_ffmpeg};
 pub use decide::{AudioPlan, Limits, Plan, Rejection, TranscodeSpec, decide};
 pub use error::MediaError;
-pub use faststart::moov_before_mdat;
+pub use faststart::is_streamable_mp4;
 pub use info::{MediaInfo, StreamInfo, StreamKind};
 pub use paths::ffmpeg_path_arg;
 pub use pipeline::{

@@ -57,12 +57,7 @@ pub async fn run_pipeline(
     opts: &RunOptions,
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<PipelineOutputs, MediaError> {
-    let kind = match plan {
-        Plan::Keep => "keep",
-        Plan::Remux => "remux",
-        Plan::Transcode(_) => "transcode",
-    };
-    let span = info_span!("pipeline", input = %input.display(), plan = kind);
+    let span = info_span!("pipeline", input = %input.display(), plan = plan.name());
     async move {
         let video = info
             .primary_video()
@@ -209,7 +204,7 @@ fn build_args(
     rendition: Option<&Path>,
     stills: Option<(&SpriteGeometry, &Path, &PosterPlan, &Path)>,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> = os(&["-protocol_whitelist", "file", "-i"]).collect();
+    let mut args: Vec<OsString> = os(&["-i"]).collect();
     args.push(ffmpeg_path_arg(input));
 
     let v_in = format!("[0:{}]", video.index);
@@ -380,7 +375,7 @@ fn x264_args(tools: &Tools, spec: &TranscodeSpec, video: &StreamInfo) -> Vec<OsS
 
 /// First frame of `source` as the poster.
 fn fallback_poster_args(source: &Path, poster: &PosterPlan, out: &Path) -> Vec<OsString> {
-    let mut args: Vec<OsString> = os(&["-protocol_whitelist", "file", "-i"]).collect();
+    let mut args: Vec<OsString> = os(&["-i"]).collect();
     args.push(ffmpeg_path_arg(source));
     args.extend(os(&[
         "-map",

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use dailies_media::{Limits, MediaError, Plan, decide, moov_before_mdat};
+use dailies_media::{Limits, MediaError, Plan, decide, is_streamable_mp4};
 
 #[tokio::test]
 async fn interlaced_mpeg2_is_deinterlaced() {
@@ -71,7 +71,7 @@ async fn vp9_webm_is_transcoded() {
         ],
     );
     let info = probe(&webm).await;
-    let faststart = moov_before_mdat(&webm).await.expect("walk");
+    let faststart = is_streamable_mp4(&webm).await.expect("walk");
     assert!(!faststart);
     match decide(&info, &Limits::default(), faststart) {
         Ok(Plan::Transcode(spec)) => {

@@ -4,13 +4,13 @@ mod common;
 
 use common::*;
 use dailies_media::{
-    AudioPlan, Limits, MediaInfo, PipelineOutputs, Plan, decide, moov_before_mdat, run_pipeline,
+    AudioPlan, Limits, MediaInfo, PipelineOutputs, Plan, decide, is_streamable_mp4, run_pipeline,
 };
 use std::path::Path;
 
 async fn plan_for(path: &Path) -> (MediaInfo, Plan) {
     let info = probe(path).await;
-    let faststart = moov_before_mdat(path).await.expect("walk boxes");
+    let faststart = is_streamable_mp4(path).await.expect("walk boxes");
     let plan = decide(&info, &Limits::default(), faststart).expect("accepted");
     (info, plan)
 }
@@ -93,7 +93,7 @@ async fn mkv_is_remuxed_to_faststart_mp4() {
         Some("aac")
     );
     assert_eq!(outputs.rendition_info.as_ref(), Some(&r));
-    assert!(moov_before_mdat(&rendition).await.expect("walk"));
+    assert!(is_streamable_mp4(&rendition).await.expect("walk"));
     // The remux is now Keep-able.
     assert_eq!(decide(&r, &Limits::default(), true), Ok(Plan::Keep));
     check_stills(&outputs).await;

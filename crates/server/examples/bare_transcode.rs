@@ -21,11 +21,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dailies::config::Config;
-use dailies_media::{self as media, Limits, Plan, PosterPlan, RunOptions, SpriteGeometry, Tools};
+use dailies_media::{self as media, Plan, PosterPlan, RunOptions, SpriteGeometry, Tools};
 
 fn tools(config: &Config) -> Tools {
-    let (_, threads) = config.cpu_budget();
-    Tools::new(&config.ffmpeg, &config.ffprobe, threads)
+    config.tools()
 }
 
 async fn plan_for(
@@ -36,13 +35,9 @@ async fn plan_for(
     let info = media::probe(tools, input, Duration::from_secs(60))
         .await
         .with_context(|| format!("cannot probe {}", input.display()))?;
-    let limits = Limits {
-        max_height: config.max_height,
-        max_pixels: config.max_pixels,
-        max_duration_s: (config.max_duration_s > 0.0).then_some(config.max_duration_s),
-    };
-    let faststart = media::moov_before_mdat(input).await.unwrap_or(false);
-    let plan = media::decide(&info, &limits, faststart).map_err(|r| anyhow::anyhow!(r.reason))?;
+    let faststart = media::is_streamable_mp4(input).await.unwrap_or(false);
+    let plan =
+        media::decide(&info, &config.limits(), faststart).map_err(|r| anyhow::anyhow!(r.reason))?;
     Ok((info, plan))
 }
 
@@ -109,12 +104,7 @@ async fn stills(config: &Config, input: &Path) -> Result<()> {
     let duration = info.best_duration_s().unwrap_or(0.0);
     let g = SpriteGeometry::plan(duration, frame.0, frame.1);
     let p = PosterPlan::plan(duration, fps, frame.0, frame.1);
-    let plan_name = match plan {
-        Plan::Keep => "keep",
-        Plan::Remux => "remux",
-        Plan::Transcode(_) => "transcode",
-    };
-    println!("PLAN={plan_name}");
+    println!("PLAN={}", plan.name());
     println!("THREADS={}", tools.threads);
     println!("VIDEO_INDEX={}", video.index);
     // The same filter chains the pipeline uses, to run as separate plain commands.

@@ -26,8 +26,7 @@ impl App {
         let layout = config.layout();
         layout.create_all()?;
         let db = Db::connect(&config.database_url()).await?;
-        let (_, threads) = config.cpu_budget();
-        let tools = Tools::new(&config.ffmpeg, &config.ffprobe, threads);
+        let tools = config.tools();
         Ok(App {
             config: Arc::new(config),
             db,

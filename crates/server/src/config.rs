@@ -40,7 +40,7 @@ pub struct Config {
     pub max_duration_s: f64,
     /// How many videos are processed at once; 0 = chosen from the core count.
     pub process_concurrency: usize,
-    /// Job workers in this process (0 = API only).
+    /// Run job workers in this process (false = API-only node).
     pub workers: bool,
     /// A worker that stops renewing its lease for this long loses the job to another.
     pub job_lease_secs: f64,
@@ -54,6 +54,9 @@ pub struct Config {
     pub ffmpeg_timeout_secs: f64,
     /// Deleted videos stay in `trash/` this long.
     pub trash_retention_days: f64,
+    /// Recovery leaves a `media/` folder alone until it has been untouched this long (it may be
+    /// a registration still in progress in another process).
+    pub recovery_quiet_secs: f64,
     /// ffmpeg executable (an admin setting, never taken from a request).
     pub ffmpeg: PathBuf,
     /// ffprobe executable.
@@ -82,6 +85,7 @@ impl Default for Config {
             probe_timeout_secs: 60.0,
             ffmpeg_timeout_secs: 600.0,
             trash_retention_days: 30.0,
+            recovery_quiet_secs: 600.0,
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
         }
@@ -186,10 +190,35 @@ impl Config {
         if self.max_height < 144 || !self.max_height.is_multiple_of(2) {
             bail!("max_height must be an even number of at least 144");
         }
+        for (name, v) in [
+            ("job_retry_base_secs", self.job_retry_base_secs),
+            ("trash_retention_days", self.trash_retention_days),
+            ("recovery_quiet_secs", self.recovery_quiet_secs),
+            ("max_duration_s", self.max_duration_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                bail!("{name} must be a number of at least 0");
+            }
+        }
         if self.job_max_attempts < 1 {
             bail!("job_max_attempts must be at least 1");
         }
         Ok(())
+    }
+
+    /// What the media crate may accept, from the settings.
+    pub fn limits(&self) -> dailies_media::Limits {
+        dailies_media::Limits {
+            max_height: self.max_height,
+            max_pixels: self.max_pixels,
+            max_duration_s: (self.max_duration_s > 0.0).then_some(self.max_duration_s),
+        }
+    }
+
+    /// The external tools, with this process's share of the CPU budget as ffmpeg threads.
+    pub fn tools(&self) -> dailies_media::Tools {
+        let (_, threads) = self.cpu_budget();
+        dailies_media::Tools::new(&self.ffmpeg, &self.ffprobe, threads)
     }
 
     pub fn layout(&self) -> Layout {

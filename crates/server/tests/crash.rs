@@ -127,7 +127,7 @@ fn sigterm_during_transcode_stops_tools_and_resumes_on_restart() {
 fn interrupted_registration_is_completed_and_strays_are_trashed_at_start() {
     use dailies::ingest::register::{INGEST_RECORD, IngestRecord};
 
-    let mut server = Server::start("");
+    let mut server = Server::start("recovery_quiet_secs = 0.0");
     let admin_id = server.sql("SELECT id FROM users WHERE name = 'admin'");
     assert!(!admin_id.is_empty());
     // An unrelated video, ready before the crash, must survive the recovery untouched.

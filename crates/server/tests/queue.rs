@@ -274,3 +274,25 @@ async fn concurrent_claimers_never_share_a_job() {
     }
     assert_eq!(seen, all);
 }
+
+#[tokio::test]
+async fn a_cancelled_job_whose_worker_died_is_swept() {
+    let q = open().await;
+    let id = add(&q.db, "process", 0, 3).await;
+    queue::claim(&q.db, "process", "dead", Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(queue::request_cancel(&q.db, &id).await.unwrap());
+    assert_eq!(
+        queue::sweep_abandoned_cancels(&q.db).await.unwrap(),
+        0,
+        "lease still running"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(queue::sweep_abandoned_cancels(&q.db).await.unwrap(), 1);
+    assert_eq!(
+        queue::get(&q.db, &id).await.unwrap().unwrap().state,
+        "cancelled"
+    );
+}

@@ -95,19 +95,37 @@ pub fn content_type_for(path: &Path) -> &'static str {
     }
 }
 
-/// Serves `path`, honouring Range, If-Range, If-None-Match and If-Modified-Since.
-/// `download_name` adds a Content-Disposition so browsers save it under the original name.
+/// How a served file is presented.
+#[derive(Default)]
+pub struct Presentation<'a> {
+    /// Adds a Content-Disposition so browsers save it under the original name.
+    pub download_name: Option<&'a str>,
+    /// Overrides the type guessed from the extension.
+    pub content_type: Option<&'static str>,
+}
+
+/// Serves `path`, honouring Range, If-Range, If-None-Match and If-Modified-Since. Symbolic links
+/// are never followed: only files the server itself placed are served.
 pub async fn serve_file(
     path: &Path,
     req: &HeaderMap,
-    download_name: Option<&str>,
+    how: Presentation<'_>,
 ) -> Result<Response, ApiError> {
-    let mut file = match tokio::fs::File::open(path).await {
+    let opened = tokio::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .await;
+    let mut file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::NotFound),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(ApiError::NotFound),
         Err(e) => return Err(anyhow::Error::from(e).into()),
     };
     let meta = file.metadata().await.map_err(anyhow::Error::from)?;
+    if !meta.is_file() {
+        return Err(ApiError::NotFound);
+    }
     let len = meta.len();
     let modified = meta.modified().ok();
     let mtime_ns = modified
@@ -135,7 +153,7 @@ pub async fn serve_file(
     {
         headers.insert(header::LAST_MODIFIED, v);
     }
-    if let Some(name) = download_name {
+    if let Some(name) = how.download_name {
         headers.insert(header::CONTENT_DISPOSITION, content_disposition(name));
     }
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
-use crate::api::files::serve_file;
+use crate::api::files::{Presentation, serve_file};
 use crate::app::App;
 use crate::db::videos::{self, Cursor, Video};
 use crate::ids;
@@ -181,12 +181,12 @@ async fn serve_named(
     video: &Video,
     name: Option<&str>,
     headers: &HeaderMap,
-    download: Option<&str>,
+    how: Presentation<'_>,
 ) -> Result<Response, ApiError> {
     let path = name
         .and_then(|n| app.layout.video_file(&video.id, n))
         .ok_or(ApiError::NotFound)?;
-    serve_file(&path, headers, download).await
+    serve_file(&path, headers, how).await
 }
 
 async fn media(
@@ -199,7 +199,12 @@ async fn media(
     if v.status != videos::status::READY {
         return Err(ApiError::NotFound);
     }
-    serve_named(&app, &v, v.playable_file.as_deref(), &headers, None).await
+    // The playable file is an MP4 whatever its name (a kept original may be called .m4v or .mov).
+    let how = Presentation {
+        content_type: Some("video/mp4"),
+        ..Default::default()
+    };
+    serve_named(&app, &v, v.playable_file.as_deref(), &headers, how).await
 }
 
 async fn original(
@@ -209,14 +214,11 @@ async fn original(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let v = visible(&app, &caller, &id).await?;
-    serve_named(
-        &app,
-        &v,
-        v.original_file.as_deref(),
-        &headers,
-        Some(&v.original_filename),
-    )
-    .await
+    let how = Presentation {
+        download_name: Some(&v.original_filename),
+        ..Default::default()
+    };
+    serve_named(&app, &v, v.original_file.as_deref(), &headers, how).await
 }
 
 async fn poster(
@@ -226,7 +228,14 @@ async fn poster(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let v = visible(&app, &caller, &id).await?;
-    serve_named(&app, &v, v.poster_file.as_deref(), &headers, None).await
+    serve_named(
+        &app,
+        &v,
+        v.poster_file.as_deref(),
+        &headers,
+        Presentation::default(),
+    )
+    .await
 }
 
 async fn sprite(
@@ -236,5 +245,12 @@ async fn sprite(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let v = visible(&app, &caller, &id).await?;
-    serve_named(&app, &v, v.sprite_file.as_deref(), &headers, None).await
+    serve_named(
+        &app,
+        &v,
+        v.sprite_file.as_deref(),
+        &headers,
+        Presentation::default(),
+    )
+    .await
 }

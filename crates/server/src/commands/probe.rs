@@ -8,11 +8,9 @@ use dailies_media as media;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::jobs::process_video::plan_name;
 
 pub async fn probe(config: &Config, file: &Path) -> Result<()> {
-    let (_, threads) = config.cpu_budget();
-    let tools = media::Tools::new(&config.ffmpeg, &config.ffprobe, threads);
+    let tools = config.tools();
     let info = media::probe(
         &tools,
         file,
@@ -20,14 +18,9 @@ pub async fn probe(config: &Config, file: &Path) -> Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("{}\n{e}", e.user_message()))?;
-    let limits = media::Limits {
-        max_height: config.max_height,
-        max_pixels: config.max_pixels,
-        max_duration_s: (config.max_duration_s > 0.0).then_some(config.max_duration_s),
-    };
-    let faststart = media::moov_before_mdat(file).await.unwrap_or(false);
-    let decision = match media::decide(&info, &limits, faststart) {
-        Ok(plan) => json!({ "action": plan_name(&plan), "plan": format!("{plan:?}") }),
+    let faststart = media::is_streamable_mp4(file).await.unwrap_or(false);
+    let decision = match media::decide(&info, &config.limits(), faststart) {
+        Ok(plan) => json!({ "action": plan.name(), "plan": format!("{plan:?}") }),
         Err(r) => json!({ "action": "reject", "reason": r.reason }),
     };
     let out = json!({ "media": info, "decision": decision });

@@ -48,10 +48,6 @@ async fn ensure_first_admin(app: &App) -> Result<()> {
 
 pub async fn serve(app: App) -> Result<()> {
     ensure_first_admin(&app).await?;
-    let report = recover::reconcile(&app).await?;
-    if report != recover::Recovery::default() {
-        tracing::info!(?report, "recovered after an interrupted run");
-    }
     let shutdown = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind(app.config.listen)
         .await
@@ -66,7 +62,7 @@ pub async fn serve(app: App) -> Result<()> {
     if app.config.watch_incoming {
         background.spawn(drop_folder::run(app.clone(), shutdown.clone()));
     }
-    background.spawn(purge_loop(app.clone(), shutdown.clone()));
+    background.spawn(maintenance_loop(app.clone(), shutdown.clone()));
 
     let router = crate::api::router(app.clone());
     let http_stop = shutdown.clone();
@@ -103,16 +99,28 @@ pub async fn worker_only(app: App) -> Result<()> {
     Ok(())
 }
 
-async fn purge_loop(app: App, shutdown: CancellationToken) {
+/// How often recovery, trash purging and the cancelled-job sweep run (and once at start).
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
+
+async fn maintenance_loop(app: App, shutdown: CancellationToken) {
     loop {
+        let quiet = Duration::from_secs_f64(app.config.recovery_quiet_secs);
+        match recover::reconcile(&app, quiet).await {
+            Ok(r) if r == recover::Recovery::default() => {}
+            Ok(report) => tracing::info!(?report, "recovered after an interrupted run"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "recovery failed"),
+        }
         match recover::purge_trash(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(videos = n, "purged the trash"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge the trash"),
         }
+        if let Err(e) = crate::jobs::queue::sweep_abandoned_cancels(&app.db).await {
+            tracing::warn!(error = %format!("{e:#}"), "cannot sweep cancelled jobs");
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}
         }
     }
 }

@@ -225,13 +225,37 @@ pub struct Processed {
     pub sprite_geometry: String,
 }
 
-pub async fn set_ready(db: &Db, id: &str, p: &Processed) -> Result<()> {
+/// Marks the video ready, in one transaction with a check that job `job_id` is still held by
+/// `owner`; returns false (and changes nothing) when it is not. A deleted video stays deleted.
+pub async fn set_ready_if_leased(
+    db: &Db,
+    id: &str,
+    p: &Processed,
+    job_id: &str,
+    owner: &str,
+) -> Result<bool> {
     let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    // A write first: it takes SQLite's write lock and PostgreSQL's row lock on the job, so the
+    // lease cannot change hands before the commit.
+    let held = sqlx::query(
+        "UPDATE jobs SET updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+    )
+    .bind(now)
+    .bind(job_id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !held {
+        return Ok(false);
+    }
     sqlx::query(
         "UPDATE videos SET status = $1, progress = NULL, error = NULL, media_info = $2, duration_s = $3, \
          width = $4, height = $5, fps = $6, video_codec = $7, audio_codec = $8, plan = $9, \
          playable_file = $10, poster_file = $11, sprite_file = $12, sprite_geometry = $13, \
-         ready_at = $14, updated_at = $14 WHERE id = $15",
+         ready_at = $14, updated_at = $14 WHERE id = $15 AND deleted_at IS NULL",
     )
     .bind(status::READY)
     .bind(&p.media_info)
@@ -248,9 +272,10 @@ pub async fn set_ready(db: &Db, id: &str, p: &Processed) -> Result<()> {
     .bind(&p.sprite_geometry)
     .bind(now)
     .bind(id)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The video could not be made playable; its original went to `rejected/`, so it no longer
@@ -258,12 +283,29 @@ pub async fn set_ready(db: &Db, id: &str, p: &Processed) -> Result<()> {
 pub async fn set_failed(db: &Db, id: &str, reason: &str) -> Result<()> {
     sqlx::query(
         "UPDATE videos SET status = $1, progress = NULL, error = $2, dedup_key = NULL, original_file = NULL, \
-         playable_file = NULL, poster_file = NULL, sprite_file = NULL, updated_at = $3 WHERE id = $4",
+         playable_file = NULL, poster_file = NULL, sprite_file = NULL, updated_at = $3 WHERE id = $4 \
+         AND deleted_at IS NULL",
     )
     .bind(status::FAILED)
     .bind(reason)
     .bind(now_ms())
     .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Processing was cancelled: the original stays, and a retry starts again.
+pub async fn set_cancelled(db: &Db, id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE videos SET status = $1, progress = NULL, error = $2, updated_at = $3 \
+         WHERE id = $4 AND deleted_at IS NULL AND status <> $5",
+    )
+    .bind(status::FAILED)
+    .bind("Processing was cancelled; retry the job to process this video.")
+    .bind(now_ms())
+    .bind(id)
+    .bind(status::READY)
     .execute(&db.pool)
     .await?;
     Ok(())

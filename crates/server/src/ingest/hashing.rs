@@ -2,6 +2,7 @@
 //! and BLAKE3 (fast, used for chunking and integrity).
 
 use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -11,6 +12,23 @@ pub struct ContentHashes {
     pub sha256: String,
     pub blake3: String,
     pub size: u64,
+}
+
+/// Which inode was read: compared after a move, so a file swapped for another (or for a
+/// symbolic link) between hashing and moving is noticed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileIdentity {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileIdentity {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
 }
 
 /// Feeds bytes to both hashers; usable while receiving an upload as well as reading a file.
@@ -37,13 +55,31 @@ impl Hasher {
     }
 }
 
-/// Hashes a file; when `copy_to` is given the bytes are written there in the same pass.
-/// Blocking: call from `spawn_blocking`.
+/// Hashes a regular file, never following a symbolic link; when `copy_to` is given the bytes are
+/// written there in the same pass. Blocking: call from `spawn_blocking`.
 pub fn hash_file(
     path: &Path,
-    mut copy_to: Option<&mut std::fs::File>,
+    copy_to: Option<&mut std::fs::File>,
 ) -> std::io::Result<ContentHashes> {
-    let mut file = std::fs::File::open(path)?;
+    hash_file_identified(path, copy_to).map(|(h, _)| h)
+}
+
+/// [`hash_file`], also telling which inode was read.
+pub fn hash_file_identified(
+    path: &Path,
+    mut copy_to: Option<&mut std::fs::File>,
+) -> std::io::Result<(ContentHashes, FileIdentity)> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let mut hasher = Hasher::default();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -59,7 +95,7 @@ pub fn hash_file(
     if let Some(out) = copy_to {
         out.sync_all()?;
     }
-    Ok(hasher.finish())
+    Ok((hasher.finish(), FileIdentity::of(&meta)))
 }
 
 #[cfg(test)]
@@ -81,5 +117,15 @@ mod tests {
         let h2 = hash_file(&p, Some(&mut out)).unwrap();
         assert_eq!(h, h2);
         assert_eq!(std::fs::read(dir.path().join("y")).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn symbolic_links_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("secret");
+        std::fs::write(&target, b"private").unwrap();
+        let link = dir.path().join("clip.mov");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(hash_file(&link, None).is_err());
     }
 }

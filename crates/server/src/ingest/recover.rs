@@ -3,7 +3,14 @@
 //! - a folder with no row but a complete `ingest.json` and original: the crash hit between
 //!   placing the file and committing; the registration is finished now.
 //! - a folder with no row and no usable record: it never became a video; it goes to `trash/`.
-//! - a row deleted (or failed) whose folder is still in `media/`: the folder goes to `trash/`.
+//! - a row deleted whose folder is still in `media/`: the folder goes to `trash/`; a failed
+//!   one's folder is removed (its original is already in `rejected/`).
+//!
+//! A folder touched in the last [`QUIET_PERIOD`] is left alone: it may be a registration still
+//! in progress in another process (`dailies import` copying a large file, or another node).
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use sqlx::Row;
@@ -13,13 +20,33 @@ use crate::db::videos;
 use crate::ids;
 use crate::ingest::register::{INGEST_RECORD, IngestRecord, insert_video_and_job};
 
+/// How long a folder must have been untouched before recovery may act on it.
+pub const QUIET_PERIOD: Duration = Duration::from_secs(600);
+
+/// Whether anything in the folder (or the folder itself) changed within `period`.
+fn recently_touched(dir: &Path, period: Duration) -> bool {
+    let now = SystemTime::now();
+    let recent = |m: std::io::Result<std::fs::Metadata>| {
+        m.ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_none_or(|age| age < period)
+    };
+    if recent(std::fs::metadata(dir)) {
+        return true;
+    }
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().any(|e| recent(e.metadata())))
+        .unwrap_or(false)
+}
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
     pub completed: usize,
     pub trashed: usize,
 }
 
-pub async fn reconcile(app: &App) -> Result<Recovery> {
+pub async fn reconcile(app: &App, quiet: Duration) -> Result<Recovery> {
     let mut report = Recovery::default();
     let mut entries = tokio::fs::read_dir(app.layout.media()).await?;
     while let Some(entry) = entries.next_entry().await? {
@@ -38,11 +65,15 @@ pub async fn reconcile(app: &App) -> Result<Recovery> {
             Some(r) => {
                 let deleted: Option<i64> = r.try_get("deleted_at")?;
                 let status: String = r.try_get("status")?;
-                if deleted.is_some() || status == videos::status::FAILED {
+                if deleted.is_some() {
                     to_trash(app, &name).await?;
+                    report.trashed += 1;
+                } else if status == videos::status::FAILED {
+                    tokio::fs::remove_dir_all(&path).await?;
                     report.trashed += 1;
                 }
             }
+            None if recently_touched(&path, quiet) => {}
             None => {
                 let record = tokio::fs::read(path.join(INGEST_RECORD))
                     .await

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::db::users::User;
 use crate::db::{self, videos};
 use crate::ids;
-use crate::ingest::hashing::{self, ContentHashes};
+use crate::ingest::hashing::{self, ContentHashes, FileIdentity};
 use crate::ingest::reject::move_file;
 use crate::jobs::queue::{self, NewJob};
 use crate::layout::safe_extension;
@@ -113,9 +113,11 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
     let original_file = format!("original.{}", safe_extension(incoming.original_filename));
     let target = dir.join(&original_file);
 
+    let mut read_identity = None;
     let hashes = match incoming.transfer {
         Transfer::Move => {
-            let hashes = hash(incoming.path.to_owned(), None).await?;
+            let (hashes, identity) = hash(incoming.path.to_owned(), None).await?;
+            read_identity = Some(identity);
             if let Some(existing) =
                 videos::find_duplicate(&app.db, &incoming.owner.id, &hashes.sha256).await?
             {
@@ -130,7 +132,7 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
             std::fs::create_dir_all(&dir).context("cannot create the video folder")?;
             let hashes = hash(incoming.path.to_owned(), Some(target.clone())).await;
             let hashes = match hashes {
-                Ok(h) => h,
+                Ok((h, _)) => h,
                 Err(e) => {
                     let _ = std::fs::remove_dir_all(&dir);
                     return Err(e);
@@ -157,7 +159,7 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
         size: hashes.size,
     };
     let record_json = serde_json::to_vec_pretty(&record).context("ingest record")?;
-    std::fs::write(dir.join(INGEST_RECORD), record_json)
+    write_durably(&dir.join(INGEST_RECORD), &record_json)
         .context("cannot write the ingest record")?;
     if incoming.transfer == Transfer::Move
         && let Err(e) = move_file(incoming.path, &target)
@@ -168,19 +170,37 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
         }
         return Err(e.into());
     }
+    // What was moved must be what was hashed: someone with write access to the drop folder could
+    // swap the file (for a link to another user's video, say) while it was being read.
+    if let Some(expected) = read_identity {
+        let moved = std::fs::symlink_metadata(&target).ok();
+        if moved.as_ref().map(FileIdentity::of) != Some(expected)
+            || !moved.is_some_and(|m| m.is_file())
+        {
+            let _ = move_file(&target, incoming.path);
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(
+                anyhow::anyhow!("the file was replaced while it was being ingested").into(),
+            );
+        }
+    }
 
     match insert_video_and_job(app, &record).await {
         Ok(()) => Ok(Registered::New { video_id: id }),
         Err(e) if is_unique(&e) => {
-            // Lost a race with an identical file: put the file back untouched.
-            if incoming.transfer == Transfer::Move {
-                move_file(&target, incoming.path)?;
+            match videos::find_duplicate(&app.db, &incoming.owner.id, &hashes.sha256).await? {
+                // Start-up recovery on another process finished this very registration.
+                Some(existing) if existing == id => Ok(Registered::New { video_id: id }),
+                // Lost a race with an identical file: put the file back untouched.
+                Some(existing) => {
+                    if incoming.transfer == Transfer::Move {
+                        move_file(&target, incoming.path)?;
+                    }
+                    let _ = std::fs::remove_dir_all(&dir);
+                    Ok(Registered::Duplicate { video_id: existing })
+                }
+                None => Err(e.into()),
             }
-            let _ = std::fs::remove_dir_all(&dir);
-            let existing = videos::find_duplicate(&app.db, &incoming.owner.id, &hashes.sha256)
-                .await?
-                .unwrap_or_default();
-            Ok(Registered::Duplicate { video_id: existing })
         }
         Err(e) => Err(e.into()),
     }
@@ -191,13 +211,16 @@ fn is_unique(e: &anyhow::Error) -> bool {
         .is_some_and(db::is_unique_violation)
 }
 
-async fn hash(path: PathBuf, copy_to: Option<PathBuf>) -> Result<ContentHashes, IngestError> {
+async fn hash(
+    path: PathBuf,
+    copy_to: Option<PathBuf>,
+) -> Result<(ContentHashes, FileIdentity), IngestError> {
     let res = tokio::task::spawn_blocking(move || {
         let mut out = match &copy_to {
             Some(p) => Some(std::fs::File::create(p)?),
             None => None,
         };
-        hashing::hash_file(&path, out.as_mut())
+        hashing::hash_file_identified(&path, out.as_mut())
     })
     .await
     .context("hashing task failed")?;
@@ -208,6 +231,18 @@ async fn hash(path: PathBuf, copy_to: Option<PathBuf>) -> Result<ContentHashes, 
             .context("cannot read the file")
             .into()),
     }
+}
+
+/// Writes a small file and flushes it and its folder to disk, so a power cut cannot leave the
+/// original moved but its record missing.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.sync_all()?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// The transaction that makes a placed file a video with queued processing.

@@ -5,13 +5,13 @@
 //! place, and the row is updated in one statement at the end. A run interrupted anywhere simply
 //! runs again and produces the same single result.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use dailies_media::{self as media, MediaError, Plan, RunOptions};
+use dailies_media::{self as media, MediaError, RunOptions};
 
 use crate::app::App;
 use crate::db::videos::{self, Processed};
-use crate::ingest::recover::to_trash;
 use crate::ingest::reject::reject_file;
 use crate::jobs::JobError;
 use crate::jobs::queue::Job;
@@ -43,6 +43,15 @@ fn media_error(e: MediaError) -> JobError {
     }
 }
 
+/// The original of a video, if it is still in `media/`.
+fn original_path(app: &App, video: &videos::Video) -> Option<PathBuf> {
+    video
+        .original_file
+        .as_deref()
+        .and_then(|f| app.layout.video_file(&video.id, f))
+        .filter(|p| p.is_file())
+}
+
 pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
     let Some(video_id) = job.video_id.as_deref() else {
         return Err(JobError::permanent("process job without a video", None));
@@ -51,41 +60,27 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         tracing::info!("video is gone; nothing to do");
         return Ok(());
     };
-    if video.deleted_at.is_some()
-        || video.status == videos::status::READY
-        || video.status == videos::status::FAILED
-    {
+    if video.deleted_at.is_some() || video.status == videos::status::READY {
         tracing::info!(status = %video.status, "nothing to do");
         return Ok(());
     }
-    let original = video
-        .original_file
-        .as_deref()
-        .and_then(|f| app.layout.video_file(&video.id, f))
-        .filter(|p| p.is_file())
-        .ok_or_else(|| {
-            JobError::permanent("The original file is missing from the server.", None)
-        })?;
+    let original = original_path(app, &video).ok_or_else(|| {
+        JobError::permanent("The original file is missing from the server.", None)
+    })?;
     let dir = app
         .layout
         .video_dir(&video.id)
         .ok_or_else(|| JobError::permanent("invalid video id", None))?;
     videos::set_processing(&app.db, &video.id).await?;
 
-    let info = media::probe(
-        &app.tools,
-        &original,
-        Duration::from_secs_f64(app.config.probe_timeout_secs),
-    )
-    .await
-    .map_err(media_error)?;
-    let limits = media::Limits {
-        max_height: app.config.max_height,
-        max_pixels: app.config.max_pixels,
-        max_duration_s: (app.config.max_duration_s > 0.0).then_some(app.config.max_duration_s),
+    let probe_timeout = Duration::from_secs_f64(app.config.probe_timeout_secs);
+    let info = tokio::select! {
+        info = media::probe(&app.tools, &original, probe_timeout) => info.map_err(media_error)?,
+        // Dropping the probe kills ffprobe: a shutdown need not wait for it.
+        _ = ctx.cancel.cancelled() => return Err(JobError::cancelled()),
     };
-    let faststart = media::moov_before_mdat(&original).await.unwrap_or(false);
-    let plan = media::decide(&info, &limits, faststart)
+    let faststart = media::is_streamable_mp4(&original).await.unwrap_or(false);
+    let plan = media::decide(&info, &app.config.limits(), faststart)
         .map_err(|r| JobError::permanent(r.reason, None))?;
     tracing::info!(plan = ?plan, "decided");
 
@@ -134,14 +129,21 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         fps: v.and_then(nominal_fps),
         video_codec: v.and_then(|s| s.codec.clone()),
         audio_codec: shown.primary_audio().and_then(|s| s.codec.clone()),
-        plan: plan_name(&plan).to_owned(),
+        plan: plan.name().to_owned(),
         playable_file: playable,
         poster_file: file_name(&outputs.poster)?,
         sprite_file: file_name(&outputs.sprite)?,
         sprite_geometry: serde_json::to_string(&outputs.sprite_geometry)
             .map_err(anyhow::Error::from)?,
     };
-    videos::set_ready(&app.db, &video.id, &processed).await?;
+    // Only while this worker still holds the job: one that lost its lease must not overwrite
+    // the result of the worker that took over.
+    if !videos::set_ready_if_leased(&app.db, &video.id, &processed, &job.id, &ctx.owner).await? {
+        return Err(JobError::transient(
+            "the job's lease was lost before it finished",
+            None,
+        ));
+    }
     tracing::info!("ready");
     Ok(())
 }
@@ -157,14 +159,6 @@ fn nominal_fps(s: &media::StreamInfo) -> Option<f64> {
     }
 }
 
-pub fn plan_name(plan: &Plan) -> &'static str {
-    match plan {
-        Plan::Keep => "keep",
-        Plan::Remux => "remux",
-        Plan::Transcode(_) => "transcode",
-    }
-}
-
 fn file_name(path: &std::path::Path) -> Result<String, JobError> {
     path.file_name()
         .and_then(|n| n.to_str())
@@ -173,7 +167,8 @@ fn file_name(path: &std::path::Path) -> Result<String, JobError> {
 }
 
 /// The job is given up: the original goes to `rejected/` with the reason, the row says why,
-/// and nothing of the video is left in `media/`.
+/// and nothing of the video is left in `media/`. A video deleted meanwhile is left as it is, in
+/// the trash, for its owner to restore.
 pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
     let Some(video_id) = job.video_id.as_deref() else {
         return Ok(());
@@ -181,39 +176,30 @@ pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
     let Some(video) = videos::get(&app.db, video_id).await? else {
         return Ok(());
     };
-    let original = video
-        .original_file
-        .as_deref()
-        .and_then(|f| app.layout.video_file(&video.id, f))
-        .filter(|p| p.is_file());
-    let reason = format!(
-        "'{}' could not be made playable: {}",
-        video.original_filename, e.message
-    );
-    if let Some(original) = original {
+    if video.deleted_at.is_some() {
+        return Ok(());
+    }
+    if let Some(original) = original_path(app, &video) {
         let layout = app.layout.clone();
-        let (name, reason_text, details) = (
-            video.original_filename.clone(),
-            reason.clone(),
-            e.details.clone(),
-        );
+        let name = video.original_filename.clone();
+        let reason = format!("'{name}' could not be made playable: {}", e.message);
+        let details = e.details.clone();
         tokio::task::spawn_blocking(move || {
-            reject_file(&layout, &original, &name, &reason_text, details.as_deref())
+            reject_file(&layout, &original, &name, &reason, details.as_deref())
         })
         .await??;
     }
     videos::set_failed(&app.db, &video.id, &e.message).await?;
-    to_trash(app, &video.id).await?;
-    if let Some(trashed) = app.layout.trash_dir(&video.id) {
-        let _ = tokio::fs::remove_dir_all(trashed).await;
+    if let Some(dir) = app.layout.video_dir(&video.id).filter(|d| d.exists()) {
+        tokio::fs::remove_dir_all(dir).await?;
     }
     Ok(())
 }
 
-/// A cancelled run may leave temporary outputs; the pipeline removes its own, this puts the
-/// video back to a state a retry can start from.
+/// A cancelled video keeps its original (nothing was wrong with it) and says it was cancelled;
+/// retrying its job processes it again.
 pub async fn cleanup_after_cancel(app: &App, job: &Job) {
     if let Some(video_id) = job.video_id.as_deref() {
-        let _ = videos::set_queued_after_error(&app.db, video_id, "processing was cancelled").await;
+        let _ = videos::set_cancelled(&app.db, video_id).await;
     }
 }

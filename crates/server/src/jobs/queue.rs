@@ -281,6 +281,20 @@ pub async fn request_cancel(db: &Db, id: &str) -> Result<bool> {
     Ok(res.rows_affected() == 1)
 }
 
+/// A job asked to cancel whose worker died never reaches a heartbeat: once its lease has run
+/// out, it is cancelled here (claims skip such jobs).
+pub async fn sweep_abandoned_cancels(db: &Db) -> Result<u64> {
+    let now = now_ms();
+    let res = sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, finished_at = $1, \
+         updated_at = $1 WHERE state = 'running' AND cancel_requested = 1 AND lease_until < $1",
+    )
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected())
+}
+
 /// Puts a finished (failed or cancelled) job back in the queue with a fresh set of attempts.
 pub async fn retry(db: &Db, id: &str) -> Result<bool> {
     let now = now_ms();

@@ -29,6 +29,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// What a running job can use besides the app.
 pub struct JobContext {
+    /// The lease holder name this worker claimed the job with.
+    pub owner: String,
     pub cancel: CancellationToken,
     pub progress: watch::Sender<Option<Progress>>,
 }
@@ -135,6 +137,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             ))
         } else {
             let ctx = JobContext {
+                owner: owner.to_owned(),
                 cancel: cancel.clone(),
                 progress: progress_tx,
             };
