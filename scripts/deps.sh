@@ -20,12 +20,20 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if ! command -v cargo >/dev/null 2>&1; then
-  if [ -x "$HOME/.cargo/bin/cargo" ]; then
-    export PATH="$HOME/.cargo/bin:$PATH"
+# Rust: edition 2024 needs cargo 1.94 or newer (Debian's packaged cargo is older).
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+cargo_ok() {
+  local v
+  v=$(cargo --version 2>/dev/null | awk '{print $2}') || return 1
+  [ -n "$v" ] && [ "$(printf '%s\n1.94.0\n' "$v" | sort -V | head -n1)" = "1.94.0" ]
+}
+if ! cargo_ok; then
+  if command -v rustup >/dev/null 2>&1; then
+    rustup toolchain install stable --profile minimal -c clippy,rustfmt
+    rustup default stable
   else
     echo "installing Rust with rustup"
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
-    export PATH="$HOME/.cargo/bin:$PATH"
   fi
+  export PATH="$HOME/.cargo/bin:$PATH"
 fi

@@ -42,9 +42,6 @@ impl Layout {
         Ok(())
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
     pub fn default_sqlite_url(&self) -> String {
         format!(
             "sqlite://{}?mode=rwc",

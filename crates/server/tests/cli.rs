@@ -271,3 +271,31 @@ fn wait_health(port: u16) -> bool {
     }
     false
 }
+
+#[test]
+fn first_start_makes_an_administrator_even_when_users_exist() {
+    let site = Site::new();
+    assert!(site.run(&["user", "add", "alice"]).status.success());
+    let port = free_port();
+    let mut c = Command::new(BIN);
+    c.arg("--data-dir").arg(site.data());
+    if let Some(url) = &site.db.url {
+        c.args(["--database", url]);
+    }
+    let mut child = c
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_health(port));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Created the administrator 'admin'"), "{text}");
+    let token = text.lines().find(|l| l.starts_with("dly_")).unwrap();
+    assert!(
+        text.contains(&format!("/#token={token}")),
+        "a sign-in link: {text}"
+    );
+}

@@ -73,6 +73,9 @@ async fn wait_until_done(app: &App, ids: &[(String, String)]) -> Result<usize> {
         move || done_flag.load(Ordering::SeqCst),
     ));
     let tty = std::io::stderr().is_terminal();
+    // Made once: a signal arriving between two polls must not be lost.
+    let interrupted = crate::commands::serve::shutdown_signal();
+    tokio::pin!(interrupted);
     let mut last_lines: Vec<String> = Vec::new();
     let failed = loop {
         let mut lines = Vec::new();
@@ -119,7 +122,7 @@ async fn wait_until_done(app: &App, ids: &[(String, String)]) -> Result<usize> {
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(300)) => {}
-            _ = crate::commands::serve::shutdown_signal() => {
+            _ = &mut interrupted => {
                 shutdown.cancel();
                 let _ = runner.await;
                 bail!("interrupted; the remaining videos stay queued and finish on the next start");

@@ -29,13 +29,17 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// On the very first start there is nobody to log in as: make an admin and show its token once.
+/// On the very first start there is nobody to administer the server: make the default user an
+/// administrator (creating it if needed) and show a token once.
 async fn ensure_first_admin(app: &App) -> Result<()> {
-    if users::count(&app.db).await? > 0 {
+    if users::admin_count(&app.db).await? > 0 {
         return Ok(());
     }
     let name = app.config.default_user.clone();
-    let admin = users::create(&app.db, &name, true).await?;
+    let admin = match users::by_name(&app.db, &name).await? {
+        Some(existing) => users::make_admin(&app.db, existing).await?,
+        None => users::create(&app.db, &name, true).await?,
+    };
     let token = users::create_token(&app.db, &admin, "first start").await?;
     println!(
         "Created the administrator '{name}'. Sign in at http://{}/#token={token}",

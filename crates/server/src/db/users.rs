@@ -40,11 +40,22 @@ pub async fn by_name(db: &Db, name: &str) -> Result<Option<User>> {
     row.as_ref().map(user_from_row).transpose()
 }
 
-pub async fn count(db: &Db) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?)
+pub async fn admin_count(db: &Db) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1")
+            .fetch_one(&db.pool)
+            .await?
+            .try_get("n")?,
+    )
+}
+
+pub async fn make_admin(db: &Db, mut user: User) -> Result<User> {
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE id = $1")
+        .bind(&user.id)
+        .execute(&db.pool)
+        .await?;
+    user.is_admin = true;
+    Ok(user)
 }
 
 /// Creates a user; fails if the name is taken or not allowed.
@@ -104,15 +115,30 @@ pub async fn create_token(db: &Db, user: &User, label: &str) -> Result<String> {
     Ok(token)
 }
 
+/// `last_used_at` is refreshed at most this often, so requests do not each write.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
 /// The user a bearer token belongs to, if it is a live token.
 pub async fn by_token(db: &Db, token: &str) -> Result<Option<User>> {
+    let hash = ids::token_hash(token);
     let row = sqlx::query(
-        "SELECT u.id, u.name, u.is_admin FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        "SELECT u.id, u.name, u.is_admin, t.last_used_at FROM api_tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
-    .bind(ids::token_hash(token))
+    .bind(&hash)
     .fetch_optional(&db.pool)
     .await?;
-    row.as_ref().map(user_from_row).transpose()
+    let Some(row) = row else { return Ok(None) };
+    let last_used: Option<i64> = row.try_get("last_used_at")?;
+    let now = now_ms();
+    if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION_MS) {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(&hash)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(Some(user_from_row(&row)?))
 }
 
 #[cfg(test)]

@@ -79,6 +79,9 @@ pub async fn run(app: App, shutdown: CancellationToken) {
     let rescan = Duration::from_secs_f64(app.config.rescan_secs);
     let mut pending: HashMap<PathBuf, Candidate> = HashMap::new();
     let in_flight: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+    // Files that could not be taken (unreadable, database down): not retried before this time,
+    // so a stuck file is not re-read at every scan.
+    let retry_at: Arc<Mutex<HashMap<PathBuf, (u32, Instant)>>> = Arc::default();
     let limit = Arc::new(Semaphore::new(PARALLEL_INGESTS));
     tracing::info!(folder = %root.display(), "watching the drop folder");
 
@@ -88,8 +91,15 @@ pub async fn run(app: App, shutdown: CancellationToken) {
                 let now = Instant::now();
                 let seen: HashSet<PathBuf> = found.iter().map(|f| f.path.clone()).collect();
                 pending.retain(|p, _| seen.contains(p));
+                if let Ok(mut m) = retry_at.lock() {
+                    m.retain(|p, _| seen.contains(p));
+                }
                 for f in found {
-                    if in_flight.lock().is_ok_and(|s| s.contains(&f.path)) {
+                    if in_flight.lock().is_ok_and(|s| s.contains(&f.path))
+                        || retry_at
+                            .lock()
+                            .is_ok_and(|m| m.get(&f.path).is_some_and(|(_, at)| *at > now))
+                    {
                         continue;
                     }
                     let c = pending.entry(f.path.clone()).or_insert(Candidate {
@@ -114,12 +124,28 @@ pub async fn run(app: App, shutdown: CancellationToken) {
                     if let Ok(mut s) = in_flight.lock() {
                         s.insert(f.path.clone());
                     }
-                    let (app, in_flight, limit) = (app.clone(), in_flight.clone(), limit.clone());
+                    let (app, in_flight, limit, retry_at) = (
+                        app.clone(),
+                        in_flight.clone(),
+                        limit.clone(),
+                        retry_at.clone(),
+                    );
                     let span = tracing::info_span!("drop", file = %f.path.display());
                     tokio::spawn(
                         async move {
                             let _permit = limit.acquire().await;
-                            take(&app, &f).await;
+                            let done = take(&app, &f).await;
+                            if let Ok(mut m) = retry_at.lock() {
+                                if done {
+                                    m.remove(&f.path);
+                                } else {
+                                    let failures = m.get(&f.path).map_or(0, |(n, _)| *n) + 1;
+                                    m.insert(
+                                        f.path.clone(),
+                                        (failures, Instant::now() + retry_delay(failures)),
+                                    );
+                                }
+                            }
                             if let Ok(mut s) = in_flight.lock() {
                                 s.remove(&f.path);
                             }
@@ -145,6 +171,12 @@ pub async fn run(app: App, shutdown: CancellationToken) {
             }
         }
     }
+}
+
+/// Waits between attempts at a file that could not be taken: 30 s, 60 s, 120 s… up to an hour.
+fn retry_delay(failures: u32) -> Duration {
+    (Duration::from_secs(30) * 2u32.pow(failures.saturating_sub(1).min(7)))
+        .min(Duration::from_secs(3600))
 }
 
 /// Lists candidate files under `root` (blocking IO on a worker thread).
@@ -189,25 +221,29 @@ fn walk(dir: &Path, relative: &mut Vec<String>, out: &mut Vec<Found>) {
 }
 
 /// Ingests one settled file, or rejects it with a reason; never panics, never loses it.
-async fn take(app: &App, f: &Found) {
+/// Returns false when the file had to be left in place (it is then not retried until it changes).
+async fn take(app: &App, f: &Found) -> bool {
     let display_name = f.relative.last().cloned().unwrap_or_default();
-    let reject = |reason: String, details: Option<String>| {
-        if let Err(e) = reject_file(
+    let reject = |reason: String, details: Option<String>| -> bool {
+        match reject_file(
             &app.layout,
             &f.path,
             &display_name,
             &reason,
             details.as_deref(),
         ) {
-            tracing::error!(error = %e, "cannot move a rejected file");
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot move a rejected file");
+                false
+            }
         }
     };
     if f.is_symlink {
-        reject(
+        return reject(
             "Symbolic links are not accepted in the drop folder; copy the file itself.".into(),
             None,
         );
-        return;
     }
     let owner_name = if f.relative.len() == 1 {
         app.config.default_user.clone()
@@ -215,20 +251,19 @@ async fn take(app: &App, f: &Found) {
         f.relative[0].clone()
     };
     if !users::is_valid_user_name(&owner_name) {
-        reject(
+        return reject(
             format!(
                 "The folder '{owner_name}' under incoming/ is not a valid user name (use letters, digits, '.', '_' or '-'), so nobody could own this file."
             ),
             None,
         );
-        return;
     }
     let owner = match users::get_or_create(&app.db, &owner_name).await {
         Ok(u) => u,
         Err(e) => {
             // Probably the database is unavailable: leave the file for the next scan.
             tracing::error!(error = %e, user = %owner_name, "cannot look up the owner");
-            return;
+            return false;
         }
     };
     let incoming = Incoming {
@@ -239,22 +274,26 @@ async fn take(app: &App, f: &Found) {
         source: "drop",
     };
     match register_file(app, incoming).await {
-        Ok(Registered::New { .. }) => {}
+        Ok(Registered::New { .. }) => true,
         Ok(Registered::Duplicate { video_id }) => reject(
             format!(
                 "{owner_name} already has this exact file (same content) as video {video_id}, so it was not processed again."
             ),
             None,
         ),
-        Err(IngestError::Vanished) => tracing::info!("file disappeared before ingest"),
+        Err(IngestError::Vanished) => {
+            tracing::info!("file disappeared before ingest");
+            true
+        }
         Err(IngestError::Empty) => reject(
             "The file is empty (0 bytes); there is nothing to play.".into(),
             None,
         ),
-        Err(IngestError::NotAFile) => {}
+        Err(IngestError::NotAFile) => true,
         Err(IngestError::Other(e)) => {
-            // Left in place: the next scan tries again once the cause (disk, database) is fixed.
+            // Left in place: tried again later, once the cause (disk, database) may be fixed.
             tracing::error!(error = %format!("{e:#}"), "ingest failed; will retry");
+            false
         }
     }
 }

@@ -16,10 +16,14 @@ fn safe_name(original: &str) -> String {
         .collect();
     let cleaned = cleaned.trim_start_matches('.').trim();
     if cleaned.is_empty() {
-        "unnamed".to_owned()
-    } else {
-        cleaned.chars().take(200).collect()
+        return "unnamed".to_owned();
     }
+    // File names are limited to 255 bytes; leave room for " (NN)" and ".reason.txt".
+    let mut end = cleaned.len().min(200);
+    while !cleaned.is_char_boundary(end) {
+        end -= 1;
+    }
+    cleaned[..end].to_owned()
 }
 
 /// The first free `NAME`, `NAME (1).ext`, `NAME (2).ext`… whose reason file is free as well.
@@ -121,5 +125,8 @@ mod tests {
         assert_eq!(safe_name("../../etc/passwd"), "passwd");
         assert_eq!(safe_name(".."), "unnamed");
         assert_eq!(safe_name("a\nb"), "a_b");
+        let long = "é".repeat(300);
+        let cut = safe_name(&long);
+        assert!(cut.len() <= 200 && cut.chars().all(|c| c == 'é'));
     }
 }

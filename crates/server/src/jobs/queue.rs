@@ -5,6 +5,9 @@
 //! stops renewing, its lease runs out and the job becomes claimable again. Every write a worker
 //! makes is conditional on still holding the lease, so a worker that lost its job to another
 //! cannot complete or fail it behind the other's back.
+//!
+//! States: `queued` → `running` → `done` | `failed` | `cancelled`; a failed attempt with
+//! attempts left goes back to `queued` with a later `run_after`.
 
 use std::time::Duration;
 
@@ -15,15 +18,6 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::{Db, DbKind, now_ms};
 use crate::ids;
-
-/// Job states as stored.
-pub mod state {
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    pub const DONE: &str = "done";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
-}
 
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -75,13 +69,12 @@ pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<Strin
     sqlx::query(
         "INSERT INTO jobs (id, kind, video_id, payload, state, priority, attempts, max_attempts, \
          run_after, cancel_requested, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, 0, $8, $8)",
+         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, 0, $7, $7)",
     )
     .bind(&id)
     .bind(job.kind)
     .bind(job.video_id)
     .bind(job.payload.to_string())
-    .bind(state::QUEUED)
     .bind(job.priority)
     .bind(job.max_attempts)
     .bind(now)
