@@ -32,8 +32,9 @@ impl Default for Limits {
 pub enum Plan {
     /// The original already plays everywhere and streams (moov first); serve it as is.
     Keep,
-    /// Codecs play everywhere but the container does not: copy streams into a faststart MP4.
-    Remux,
+    /// The video plays everywhere but the container (or only the sound) does not: copy the video
+    /// stream into a faststart MP4, and the audio too unless `audio` says to convert it.
+    Remux { audio: AudioPlan },
     /// Re-encode to H.264/AAC.
     Transcode(TranscodeSpec),
 }
@@ -43,7 +44,7 @@ impl Plan {
     pub fn name(&self) -> &'static str {
         match self {
             Plan::Keep => "keep",
-            Plan::Remux => "remux",
+            Plan::Remux { .. } => "remux",
             Plan::Transcode(_) => "transcode",
         }
     }
@@ -164,12 +165,19 @@ pub fn decide(info: &MediaInfo, limits: &Limits, faststart: bool) -> Result<Plan
     let audio_plays = info
         .primary_audio()
         .is_none_or(|a| a.codec.as_deref() == Some("aac"));
-    if browser_video(video) && dw.min(dh) <= limits.max_height && audio_plays {
+    if browser_video(video) && dw.min(dh) <= limits.max_height {
         let mp4_family = info.format_name.contains("mp4");
-        return Ok(if mp4_family && faststart {
+        return Ok(if !audio_plays {
+            // Copying the picture and converting only the sound is far cheaper than a transcode.
+            Plan::Remux {
+                audio: audio_plan(info),
+            }
+        } else if mp4_family && faststart {
             Plan::Keep
         } else {
-            Plan::Remux
+            Plan::Remux {
+                audio: AudioPlan::Copy,
+            }
         });
     }
     Ok(Plan::Transcode(transcode_spec(

@@ -238,41 +238,16 @@ fn build_args(
             Plan::Transcode(spec) => {
                 args.extend(os(&["-map", "[vmain]"]));
                 args.extend(x264_args(tools, spec, video));
-                match (&spec.audio, audio) {
-                    (AudioPlan::None, _) | (_, None) => args.extend(os(&["-an"])),
-                    (AudioPlan::Copy, Some(a)) => {
-                        args.extend(os(&["-map", &format!("0:{}", a.index), "-c:a", "copy"]));
-                    }
-                    (
-                        AudioPlan::Aac {
-                            channels,
-                            bitrate_kbps,
-                        },
-                        Some(a),
-                    ) => {
-                        args.extend(os(&[
-                            "-map",
-                            &format!("0:{}", a.index),
-                            "-c:a",
-                            "aac",
-                            "-ac",
-                            &channels.to_string(),
-                            "-b:a",
-                            &format!("{bitrate_kbps}k"),
-                        ]));
-                        if a.sample_rate.is_none_or(|r| r > 48_000) {
-                            args.extend(os(&["-ar", "48000"]));
-                        }
-                    }
-                }
+                args.extend(audio_args(&spec.audio, audio));
             }
-            _ => {
-                // Remux: first video and first audio only; data/timecode/subtitle tracks dropped.
-                args.extend(os(&["-map", &format!("0:{}", video.index)]));
-                if let Some(a) = audio {
-                    args.extend(os(&["-map", &format!("0:{}", a.index)]));
-                }
-                args.extend(os(&["-c", "copy"]));
+            Plan::Remux { .. } | Plan::Keep => {
+                let audio_plan = match plan {
+                    Plan::Remux { audio } => audio,
+                    _ => &AudioPlan::Copy,
+                };
+                // First video and first audio only; data/timecode/subtitle tracks dropped.
+                args.extend(os(&["-map", &format!("0:{}", video.index), "-c:v", "copy"]));
+                args.extend(audio_args(audio_plan, audio));
             }
         }
         args.extend(os(&[
@@ -325,6 +300,38 @@ fn build_args(
 
 /// Deinterlace, constant rate, scale to the spec with square pixels, 8-bit 4:2:0. Rotation is
 /// applied by ffmpeg's autorotate before this chain, so the output carries no rotation flag.
+/// Output options for the first audio track: dropped, copied, or converted to AAC.
+fn audio_args(plan: &AudioPlan, audio: Option<&StreamInfo>) -> Vec<OsString> {
+    let Some(a) = audio else {
+        return os(&["-an"]).collect();
+    };
+    let map = format!("0:{}", a.index);
+    match plan {
+        AudioPlan::None => os(&["-an"]).collect(),
+        AudioPlan::Copy => os(&["-map", &map, "-c:a", "copy"]).collect(),
+        AudioPlan::Aac {
+            channels,
+            bitrate_kbps,
+        } => {
+            let mut args: Vec<OsString> = os(&[
+                "-map",
+                &map,
+                "-c:a",
+                "aac",
+                "-ac",
+                &channels.to_string(),
+                "-b:a",
+                &format!("{bitrate_kbps}k"),
+            ])
+            .collect();
+            if a.sample_rate.is_none_or(|r| r > 48_000) {
+                args.extend(os(&["-ar", "48000"]));
+            }
+            args
+        }
+    }
+}
+
 fn main_video_chain(spec: &TranscodeSpec) -> String {
     let mut filters = Vec::new();
     if spec.deinterlace {

@@ -76,15 +76,38 @@ fn transcode(info: &MediaInfo) -> dailies_media::TranscodeSpec {
 }
 
 #[test]
+fn browser_video_with_other_sound_is_remuxed_with_aac() {
+    for (codec, channels, want) in [("pcm_s16le", 2, 2), ("opus", 1, 1), ("ac3", 6, 2)] {
+        let info = media(MP4, vec![video("h264", 1280, 720), audio(codec, channels)]);
+        match decide(&info, &Limits::default(), true) {
+            Ok(Plan::Remux {
+                audio: AudioPlan::Aac { channels: c, .. },
+            }) => assert_eq!(c, want, "{codec}"),
+            other => panic!("{codec}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn keep_remux_by_container_and_faststart() {
     let info = media(MP4, vec![video("h264", 1920, 1080), audio("aac", 2)]);
     assert_eq!(decide(&info, &Limits::default(), true), Ok(Plan::Keep));
-    assert_eq!(decide(&info, &Limits::default(), false), Ok(Plan::Remux));
+    assert_eq!(
+        decide(&info, &Limits::default(), false),
+        Ok(Plan::Remux {
+            audio: AudioPlan::Copy
+        })
+    );
     let mkv = media(
         "matroska,webm",
         vec![video("h264", 1920, 1080), audio("aac", 2)],
     );
-    assert_eq!(decide(&mkv, &Limits::default(), true), Ok(Plan::Remux));
+    assert_eq!(
+        decide(&mkv, &Limits::default(), true),
+        Ok(Plan::Remux {
+            audio: AudioPlan::Copy
+        })
+    );
     // No audio and extra tracks are fine; rotation is honoured by browsers in MP4.
     let mut rotated = video("h264", 1920, 1080);
     rotated.rotation_deg = 90;
@@ -164,7 +187,7 @@ fn interlaced_vfr_and_high_fps() {
 fn audio_rules() {
     let surround = transcode(&media(
         MP4,
-        vec![video("h264", 640, 360), audio("pcm_s24le", 6)],
+        vec![video("prores", 640, 360), audio("pcm_s24le", 6)],
     ));
     assert_eq!(
         surround.audio,
@@ -192,9 +215,21 @@ fn audio_rules() {
             bitrate_kbps: 160
         }
     );
-    // H.264 with MP3: the audio alone forces a transcode.
-    let mp3 = transcode(&media(MP4, vec![video("h264", 640, 360), audio("mp3", 2)]));
-    assert!(matches!(mp3.audio, AudioPlan::Aac { .. }));
+    // H.264 with MP3: only the audio is converted; the picture is copied.
+    let mp3 = decide(
+        &media(MP4, vec![video("h264", 640, 360), audio("mp3", 2)]),
+        &Limits::default(),
+        true,
+    );
+    assert!(
+        matches!(
+            mp3,
+            Ok(Plan::Remux {
+                audio: AudioPlan::Aac { .. }
+            })
+        ),
+        "{mp3:?}"
+    );
 }
 
 #[test]

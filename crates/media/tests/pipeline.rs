@@ -61,7 +61,13 @@ async fn faststart_mp4_is_kept_and_gets_stills() {
     let slow = make_h264_aac(dir.path(), "slow.mp4", &[]);
 
     let (_, slow_plan) = plan_for(&slow).await;
-    assert_eq!(slow_plan, Plan::Remux, "moov at the end must be remuxed");
+    assert_eq!(
+        slow_plan,
+        Plan::Remux {
+            audio: AudioPlan::Copy
+        },
+        "moov at the end must be remuxed"
+    );
 
     let (info, plan) = plan_for(&fast).await;
     assert_eq!(plan, Plan::Keep);
@@ -81,7 +87,12 @@ async fn mkv_is_remuxed_to_faststart_mp4() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mkv = make_h264_aac(dir.path(), "in.mkv", &[]);
     let (info, plan) = plan_for(&mkv).await;
-    assert_eq!(plan, Plan::Remux);
+    assert_eq!(
+        plan,
+        Plan::Remux {
+            audio: AudioPlan::Copy
+        }
+    );
     let out = dir.path().join("out");
     let outputs = run(&mkv, &info, &plan, &out).await;
     let rendition = outputs.rendition.clone().expect("rendition");
@@ -96,6 +107,61 @@ async fn mkv_is_remuxed_to_faststart_mp4() {
     assert!(is_streamable_mp4(&rendition).await.expect("walk"));
     // The remux is now Keep-able.
     assert_eq!(decide(&r, &Limits::default(), true), Ok(Plan::Keep));
+    check_stills(&outputs).await;
+}
+
+#[tokio::test]
+async fn h264_with_pcm_sound_keeps_its_picture_and_converts_only_the_sound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mov = make(
+        dir.path(),
+        "camera.mov",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "pcm_s16le",
+        ],
+    );
+    let (info, plan) = plan_for(&mov).await;
+    assert!(
+        matches!(
+            plan,
+            Plan::Remux {
+                audio: AudioPlan::Aac { .. }
+            }
+        ),
+        "{plan:?}"
+    );
+    let out = dir.path().join("out");
+    let outputs = run(&mov, &info, &plan, &out).await;
+    let r = probe(&outputs.rendition.clone().expect("rendition")).await;
+    assert_browser_mp4(&r);
+    assert_eq!(
+        r.primary_audio().and_then(|a| a.codec.as_deref()),
+        Some("aac")
+    );
+    // The picture was copied, not re-encoded: same frame count and bit rate.
+    let (src_v, out_v) = (
+        info.primary_video().expect("v"),
+        r.primary_video().expect("v"),
+    );
+    assert_eq!(src_v.nb_frames, out_v.nb_frames);
+    assert_eq!(src_v.bit_rate, out_v.bit_rate);
     check_stills(&outputs).await;
 }
 
@@ -256,7 +322,9 @@ async fn cancelled_pipeline_leaves_nothing_behind() {
         &tools(),
         &mkv,
         &info,
-        &Plan::Remux,
+        &Plan::Remux {
+            audio: AudioPlan::Copy,
+        },
         &out,
         &opts,
         &mut |_| {},

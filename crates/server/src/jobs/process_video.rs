@@ -35,10 +35,14 @@ fn media_error(e: MediaError) -> JobError {
         }
         other => other.to_string(),
     };
+    // A run allowed ten times the source's duration (and at least `ffmpeg_timeout_secs`) that
+    // still did not finish is a file ffmpeg chokes on, not bad luck: retrying would only block
+    // the worker for as long again.
+    let permanent = e.is_permanent() || matches!(e, MediaError::Timeout { .. });
     JobError {
         message: e.user_message(),
         details: Some(details),
-        permanent: e.is_permanent(),
+        permanent,
         cancelled: false,
     }
 }
