@@ -347,16 +347,7 @@ fn pages_newest_first() {
             &format!("c{i}.mp4"),
             1.0,
             &format!("color=c=0x{:02x}2040:size=160x90:rate=10", i * 40),
-            &[
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-            ],
+            H264_AAC,
         );
         server.drop_file(None, &format!("c{i}.mp4"), &clip);
     }
@@ -464,4 +455,31 @@ fn trash_is_purged_after_its_retention_period() {
         server.sql(&format!("SELECT COUNT(*) FROM videos WHERE id = '{id}'")),
         "0"
     );
+}
+
+#[test]
+fn malformed_authorization_headers_are_refused_plainly() {
+    let server = Server::start("");
+    let url = format!("{}/api/videos", server.base);
+    let long = format!("Bearer {}", "x".repeat(5000));
+    for value in [
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer",
+        "Bearer ",
+        "Token abc",
+        "dly_abc",
+        long.as_str(),
+    ] {
+        let (s, h, body) = request("GET", &url, None, &[("Authorization", value)], None);
+        assert_eq!(s, 401, "{value:.40}");
+        assert_eq!(header(&h, "www-authenticate"), Some("Bearer"));
+        assert!(json_of(&body)["error"].as_str().unwrap().contains("Bearer"));
+    }
+    // The scheme name is case-insensitive, as HTTP says.
+    let ok = format!("bearer {}", server.admin_token);
+    assert_eq!(
+        request("GET", &url, None, &[("Authorization", &ok)], None).0,
+        200
+    );
+    server.assert_healthy();
 }

@@ -98,16 +98,7 @@ fn probe_prints_media_info_and_the_decision() {
         "c.mkv",
         1.0,
         "testsrc2=size=320x240:rate=25",
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-        ],
+        H264_AAC,
     );
     let out = site.run(&["probe", clip.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -80,22 +80,7 @@ fn make_png(dir: &Path) -> PathBuf {
 
 /// An MP4 with its index (moov) at the end, as cameras and plain ffmpeg write it.
 fn mp4_moov_at_end(dir: &Path, name: &str) -> PathBuf {
-    make_clip(
-        dir,
-        name,
-        2.0,
-        "testsrc2=size=320x180:rate=25",
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-        ],
-    )
+    make_clip(dir, name, 2.0, "testsrc2=size=320x180:rate=25", H264_AAC)
 }
 
 // ---- bad input, each one a test ----

@@ -21,10 +21,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/api/videos", get(list))
         .route("/api/videos/{id}", get(show).patch(update).delete(remove))
-        .route("/api/videos/{id}/media", get(media))
-        .route("/api/videos/{id}/original", get(original))
-        .route("/api/videos/{id}/poster.jpg", get(poster))
-        .route("/api/videos/{id}/sprite.jpg", get(sprite))
+        .route("/api/videos/{id}/{file}", get(file))
 }
 
 /// The JSON a client sees for a video.
@@ -176,81 +173,37 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn serve_named(
-    app: &App,
-    video: &Video,
-    name: Option<&str>,
-    headers: &HeaderMap,
-    how: Presentation<'_>,
+/// The files of a video, behind the same visibility check as its JSON. `media` is served only
+/// once the video is ready, and always as MP4 (a kept original may be named .m4v or .mov); the
+/// original is offered as a download under the name it was ingested with.
+async fn file(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let path = name
-        .and_then(|n| app.layout.video_file(&video.id, n))
+    let v = visible(&app, &caller, &id).await?;
+    let (stored, how) = match name.as_str() {
+        "media" if v.status == videos::status::READY => (
+            v.playable_file.as_deref(),
+            Presentation {
+                content_type: Some("video/mp4"),
+                ..Default::default()
+            },
+        ),
+        "original" => (
+            v.original_file.as_deref(),
+            Presentation {
+                download_name: Some(&v.original_filename),
+                ..Default::default()
+            },
+        ),
+        "poster.jpg" => (v.poster_file.as_deref(), Presentation::default()),
+        "sprite.jpg" => (v.sprite_file.as_deref(), Presentation::default()),
+        _ => return Err(ApiError::NotFound),
+    };
+    let path = stored
+        .and_then(|n| app.layout.video_file(&v.id, n))
         .ok_or(ApiError::NotFound)?;
-    serve_file(&path, headers, how).await
-}
-
-async fn media(
-    State(app): State<App>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let v = visible(&app, &caller, &id).await?;
-    if v.status != videos::status::READY {
-        return Err(ApiError::NotFound);
-    }
-    // The playable file is an MP4 whatever its name (a kept original may be called .m4v or .mov).
-    let how = Presentation {
-        content_type: Some("video/mp4"),
-        ..Default::default()
-    };
-    serve_named(&app, &v, v.playable_file.as_deref(), &headers, how).await
-}
-
-async fn original(
-    State(app): State<App>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let v = visible(&app, &caller, &id).await?;
-    let how = Presentation {
-        download_name: Some(&v.original_filename),
-        ..Default::default()
-    };
-    serve_named(&app, &v, v.original_file.as_deref(), &headers, how).await
-}
-
-async fn poster(
-    State(app): State<App>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let v = visible(&app, &caller, &id).await?;
-    serve_named(
-        &app,
-        &v,
-        v.poster_file.as_deref(),
-        &headers,
-        Presentation::default(),
-    )
-    .await
-}
-
-async fn sprite(
-    State(app): State<App>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let v = visible(&app, &caller, &id).await?;
-    serve_named(
-        &app,
-        &v,
-        v.sprite_file.as_deref(),
-        &headers,
-        Presentation::default(),
-    )
-    .await
+    serve_file(&path, &headers, how).await
 }

@@ -381,29 +381,27 @@ pub fn make_clip(dir: &Path, name: &str, seconds: f64, video: &str, args: &[&str
     out
 }
 
+/// Output options for a small H.264/AAC clip (browser codecs; the container decides the rest).
+pub const H264_AAC: &[&str] = &[
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    "-c:a",
+    "aac",
+];
+
 /// A small browser-playable MP4 (H.264/AAC, faststart).
 pub fn playable_mp4(dir: &Path, name: &str) -> PathBuf {
-    make_clip(
-        dir,
-        name,
-        2.0,
-        "testsrc2=size=320x180:rate=25",
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-movflags",
-            "+faststart",
-        ],
-    )
+    let args: Vec<&str> = H264_AAC
+        .iter()
+        .copied()
+        .chain(["-movflags", "+faststart"])
+        .collect();
+    make_clip(dir, name, 2.0, "testsrc2=size=320x180:rate=25", &args)
 }
-
-// ---- Added for the drop-folder and crash tests (new functions only). ----
 
 impl Server {
     /// Runs one query against this server's database (sqlite3 or psql) and returns its rows,
