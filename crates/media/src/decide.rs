@@ -70,7 +70,7 @@ pub struct TranscodeSpec {
 pub enum AudioPlan {
     /// No audio stream in the source.
     None,
-    /// Source audio is already mono/stereo AAC.
+    /// Keep the source audio as it is (AAC: browsers downmix surround themselves).
     Copy,
     /// Encode AAC; more than two source channels are downmixed to stereo.
     Aac { channels: u32, bitrate_kbps: u32 },

@@ -65,7 +65,13 @@ pub struct StreamInfo {
 impl StreamInfo {
     /// Interlaced according to the container/codec field order.
     pub fn is_interlaced(&self) -> bool {
-        matches!(self.field_order.as_deref(), Some("tt" | "bb" | "tb" | "bt"))
+        match self.field_order.as_deref() {
+            Some("tt" | "bb" | "tb" | "bt") => true,
+            // Standard-definition DV is always interlaced, but raw .dv and DV in AVI carry no
+            // field order that ffprobe can report.
+            None | Some("unknown") => self.codec.as_deref() == Some("dvvideo"),
+            _ => false,
+        }
     }
 }
 
