@@ -38,64 +38,71 @@ pub struct JobContext {
 /// Runs worker loops until `shutdown`; returns once every running job was stopped and handed
 /// back to the queue.
 pub async fn run(app: App, shutdown: CancellationToken) {
-    let (concurrency, threads) = app.config.cpu_budget();
-    tracing::info!(concurrency, ffmpeg_threads = threads, "job workers started");
     let mut set = JoinSet::new();
-    for n in 0..concurrency {
-        let owner = format!("{}-{}-{n}", std::process::id(), ids::new_id());
-        set.spawn(worker_loop(
-            app.clone(),
-            PROCESS_JOB,
-            owner,
-            shutdown.clone(),
-        ));
+    for (kind, concurrency) in pools(&app) {
+        tracing::info!(
+            kind,
+            concurrency,
+            ffmpeg_threads = app.tools.threads,
+            "job workers started"
+        );
+        for n in 0..concurrency {
+            let owner = format!("{}-{}-{kind}-{n}", std::process::id(), ids::new_id());
+            set.spawn(worker_loop(
+                app.clone(),
+                kind,
+                owner,
+                shutdown.clone(),
+                || false,
+            ));
+        }
     }
     while set.join_next().await.is_some() {}
 }
 
-/// Runs jobs until there are none of these left, then returns (used by `dailies import`).
+/// Each job kind and how many of its jobs this process runs at once. Kinds that run ffmpeg share
+/// the CPU budget; kinds added later (thumbnails, torrents) get their own pools here.
+fn pools(app: &App) -> Vec<(&'static str, usize)> {
+    vec![(PROCESS_JOB, app.config.cpu_budget().0)]
+}
+
+/// One worker that stops once `done()` holds (used by `dailies import`, which waits for its own
+/// files only).
 pub async fn run_until(app: App, shutdown: CancellationToken, done: impl Fn() -> bool) {
     let owner = format!("{}-{}-import", std::process::id(), ids::new_id());
-    while !done() && !shutdown.is_cancelled() {
-        match queue::claim(&app.db, PROCESS_JOB, &owner, lease(&app)).await {
-            Ok(Some(job)) => run_job(&app, job, &owner, &shutdown).await,
-            Ok(None) => {
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "cannot claim a job");
-                tokio::time::sleep(IDLE_POLL).await;
-            }
-        }
-    }
+    worker_loop(app, PROCESS_JOB, owner, shutdown, done).await;
 }
 
 fn lease(app: &App) -> Duration {
     Duration::from_secs_f64(app.config.job_lease_secs)
 }
 
-async fn worker_loop(app: App, kind: &'static str, owner: String, shutdown: CancellationToken) {
-    while !shutdown.is_cancelled() {
+/// Claims and runs jobs of `kind` until shutdown (or `done()`); idles on the "jobs added"
+/// notifier with a slow poll for jobs other processes add.
+async fn worker_loop(
+    app: App,
+    kind: &'static str,
+    owner: String,
+    shutdown: CancellationToken,
+    done: impl Fn() -> bool,
+) {
+    while !shutdown.is_cancelled() && !done() {
         let notified = app.jobs_added.notified();
-        match queue::claim(&app.db, kind, &owner, lease(&app)).await {
-            Ok(Some(job)) => run_job(&app, job, &owner, &shutdown).await,
-            Ok(None) => {
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = notified => {}
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                }
+        let wait = match queue::claim(&app.db, kind, &owner, lease(&app)).await {
+            Ok(Some(job)) => {
+                run_job(&app, job, &owner, &shutdown).await;
+                continue;
             }
+            Ok(None) => IDLE_POLL,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "cannot claim a job");
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                }
+                IDLE_POLL
             }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = notified => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
