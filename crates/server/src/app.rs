@@ -18,6 +18,8 @@ pub struct App {
     pub tools: Tools,
     /// Wakes idle workers when this process enqueues a job, so they need not wait for a poll.
     pub jobs_added: Arc<Notify>,
+    /// One writer per resumable upload, with its running hash state.
+    pub upload_locks: Arc<crate::ingest::tus::UploadLocks>,
 }
 
 impl App {
@@ -33,6 +35,7 @@ impl App {
             layout,
             tools,
             jobs_added: Arc::new(Notify::new()),
+            upload_locks: Arc::default(),
         })
     }
 }

@@ -57,6 +57,16 @@ pub struct Config {
     /// Recovery leaves a `media/` folder alone until it has been untouched this long (it may be
     /// a registration still in progress in another process).
     pub recovery_quiet_secs: f64,
+    /// Largest upload accepted, in bytes (announced in `Upload-Length`).
+    pub max_upload_bytes: u64,
+    /// Largest raw YUV / Y4M upload (uncompressed video is much bigger).
+    pub max_raw_upload_bytes: u64,
+    /// Bytes each user may have on the server, videos plus unfinished uploads (0 = no limit).
+    pub user_quota_bytes: u64,
+    /// New uploads are refused (507) when the data disk has less free space than this.
+    pub min_free_disk_bytes: u64,
+    /// An unfinished upload is forgotten this long after it was created.
+    pub upload_expiry_secs: f64,
     /// ffmpeg executable (an admin setting, never taken from a request).
     pub ffmpeg: PathBuf,
     /// ffprobe executable.
@@ -86,6 +96,11 @@ impl Default for Config {
             ffmpeg_timeout_secs: 600.0,
             trash_retention_days: 30.0,
             recovery_quiet_secs: 600.0,
+            max_upload_bytes: 100 << 30,
+            max_raw_upload_bytes: 1 << 40,
+            user_quota_bytes: 0,
+            min_free_disk_bytes: 1 << 30,
+            upload_expiry_secs: 7.0 * 86_400.0,
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
         }
@@ -182,6 +197,7 @@ impl Config {
             ("job_lease_secs", self.job_lease_secs),
             ("probe_timeout_secs", self.probe_timeout_secs),
             ("ffmpeg_timeout_secs", self.ffmpeg_timeout_secs),
+            ("upload_expiry_secs", self.upload_expiry_secs),
         ] {
             if !(v.is_finite() && v > 0.0) {
                 bail!("{name} must be a positive number of seconds");

@@ -27,6 +27,7 @@ pub fn router(app: App) -> Router {
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
         .merge(videos::routes())
+        .merge(crate::ingest::tus::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(trace_request))
         .with_state(app)

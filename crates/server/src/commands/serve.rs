@@ -119,6 +119,11 @@ async fn maintenance_loop(app: App, shutdown: CancellationToken) {
             Ok(n) => tracing::info!(videos = n, "purged the trash"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge the trash"),
         }
+        match crate::ingest::tus::purge_expired(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(uploads = n, "purged expired uploads"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge expired uploads"),
+        }
         if let Err(e) = crate::jobs::queue::sweep_abandoned_cancels(&app.db).await {
             tracing::warn!(error = %format!("{e:#}"), "cannot sweep cancelled jobs");
         }

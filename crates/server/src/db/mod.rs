@@ -4,6 +4,7 @@
 //! milliseconds and flags are 0/1 integers, so both backends accept the same statements. The few
 //! places where the dialects differ ask [`Db::kind`].
 
+pub mod uploads;
 pub mod users;
 pub mod videos;
 
@@ -86,16 +87,30 @@ impl Db {
     /// Applies the embedded migrations for this dialect; already-applied ones are skipped.
     pub async fn migrate(&self) -> Result<()> {
         let sources: &[(i64, &str, &'static str)] = match self.kind {
-            DbKind::Sqlite => &[(
-                1,
-                "init",
-                include_str!("../../migrations/sqlite/0001_init.sql"),
-            )],
-            DbKind::Postgres => &[(
-                1,
-                "init",
-                include_str!("../../migrations/postgres/0001_init.sql"),
-            )],
+            DbKind::Sqlite => &[
+                (
+                    1,
+                    "init",
+                    include_str!("../../migrations/sqlite/0001_init.sql"),
+                ),
+                (
+                    2,
+                    "uploads",
+                    include_str!("../../migrations/sqlite/0002_uploads.sql"),
+                ),
+            ],
+            DbKind::Postgres => &[
+                (
+                    1,
+                    "init",
+                    include_str!("../../migrations/postgres/0001_init.sql"),
+                ),
+                (
+                    2,
+                    "uploads",
+                    include_str!("../../migrations/postgres/0002_uploads.sql"),
+                ),
+            ],
         };
         let migrations = sources
             .iter()

@@ -40,6 +40,14 @@ pub async fn by_name(db: &Db, name: &str) -> Result<Option<User>> {
     row.as_ref().map(user_from_row).transpose()
 }
 
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>> {
+    let row = sqlx::query("SELECT id, name, is_admin FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
 pub async fn admin_count(db: &Db) -> Result<i64> {
     Ok(
         sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1")

@@ -267,6 +267,7 @@ async fn take(app: &App, f: &Found) -> bool {
         }
     };
     let incoming = Incoming {
+        known_hashes: None,
         path: &f.path,
         original_filename: &display_name,
         owner: &owner,

@@ -32,7 +32,8 @@ impl FileIdentity {
 }
 
 /// Feeds bytes to both hashers; usable while receiving an upload as well as reading a file.
-#[derive(Default)]
+/// Cloneable, so bytes can be hashed tentatively and the state kept only once they are accepted.
+#[derive(Default, Clone)]
 pub struct Hasher {
     sha256: Sha256,
     blake3: blake3::Hasher,
@@ -44,6 +45,15 @@ impl Hasher {
         self.sha256.update(bytes);
         self.blake3.update(bytes);
         self.size += bytes.len() as u64;
+    }
+
+    /// Bytes hashed so far.
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
     }
 
     pub fn finish(self) -> ContentHashes {

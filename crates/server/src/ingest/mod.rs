@@ -1,4 +1,4 @@
-//! How files become videos: the drop folder, local imports and (later) uploads all end in
+//! How files become videos: the drop folder, local imports and resumable uploads all end in
 //! [`register::register_file`], which records the video and queues its processing in one
 //! transaction.
 
@@ -7,3 +7,4 @@ pub mod hashing;
 pub mod recover;
 pub mod register;
 pub mod reject;
+pub mod tus;

@@ -35,6 +35,8 @@ pub enum Transfer {
 
 pub struct Incoming<'a> {
     pub path: &'a Path,
+    /// Hashes already computed while the bytes arrived (uploads): the file is not read again.
+    pub known_hashes: Option<ContentHashes>,
     pub original_filename: &'a str,
     pub owner: &'a User,
     pub transfer: Transfer,
@@ -116,8 +118,14 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
     let mut read_identity = None;
     let hashes = match incoming.transfer {
         Transfer::Move => {
-            let (hashes, identity) = hash(incoming.path.to_owned(), None).await?;
-            read_identity = Some(identity);
+            let hashes = match &incoming.known_hashes {
+                Some(known) => known.clone(),
+                None => {
+                    let (hashes, identity) = hash(incoming.path.to_owned(), None).await?;
+                    read_identity = Some(identity);
+                    hashes
+                }
+            };
             if let Some(existing) =
                 videos::find_duplicate(&app.db, &incoming.owner.id, &hashes.sha256).await?
             {
