@@ -62,6 +62,18 @@ pub enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Upload files to a dailies server (resumable; files it already has are not sent).
+    Upload {
+        /// Files to upload.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The server's address, e.g. https://dailies.example.com
+        #[arg(long, env = "DAILIES_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// An API token (`dailies token create NAME`); better passed in the environment.
+        #[arg(long, env = "DAILIES_TOKEN", hide_env_values = true)]
+        token: String,
+    },
     /// Print what ffprobe finds in a file, as JSON, and what processing would do with it.
     Probe { file: PathBuf },
     /// Apply database migrations and exit.

@@ -39,8 +39,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // A client command: it needs no data dir or database of its own.
+    if let Command::Upload {
+        files,
+        server,
+        token,
+    } = cli.command
+    {
+        return tokio::task::spawn_blocking(move || {
+            commands::upload::upload(&files, &server, &token)
+        })
+        .await?;
+    }
     let config = Config::load(&cli.overrides())?;
     match cli.command {
+        Command::Upload { .. } => unreachable!("handled above"),
         Command::Probe { file } => commands::probe::probe(&config, &file).await,
         Command::Migrate => {
             let app = App::open(config).await?;

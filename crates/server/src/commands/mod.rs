@@ -3,4 +3,5 @@
 pub mod import;
 pub mod probe;
 pub mod serve;
+pub mod upload;
 pub mod users;
