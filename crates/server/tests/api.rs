@@ -429,6 +429,9 @@ fn openapi_document_describes_the_routes() {
         "/api/videos/{id}/original",
         "/api/videos/{id}/poster.jpg",
         "/api/videos/{id}/sprite.jpg",
+        "/api/uploads/",
+        "/api/uploads/{id}",
+        "/api/uploads/check",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }

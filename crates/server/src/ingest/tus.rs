@@ -488,7 +488,12 @@ async fn create_final(
             return Err(io_error(e));
         }
     };
-    let video_id = complete_upload(app, &upload, hashes).await?;
+    let joined = Upload {
+        offset: length,
+        ..upload
+    };
+    let video_id = complete_upload(app, &joined, hashes).await?;
+    let upload = joined;
     let mut h = HeaderMap::new();
     tus_headers(&mut h);
     set(&mut h, "location", upload_url(&upload.id));
