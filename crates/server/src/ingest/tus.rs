@@ -102,6 +102,7 @@ impl From<anyhow::Error> for TusError {
 
 impl IntoResponse for TusError {
     fn into_response(self) -> Response {
+        tracing::info!(status = self.0.as_u16(), error = %self.1, "upload request refused");
         let mut res = (self.0, Json(json!({ "error": self.1 }))).into_response();
         tus_headers(res.headers_mut());
         if self.0 == StatusCode::PRECONDITION_FAILED {

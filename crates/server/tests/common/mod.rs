@@ -106,10 +106,18 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Starts a server with quick drop-folder settings; `extra` is appended to its TOML config.
     pub fn start(extra: &str) -> Self {
+        let mut s = Self::prepare(extra);
+        s.spawn();
+        s
+    }
+
+    /// A server with its folders chosen but not started: for tests that arrange the data dir
+    /// first (a small file system, say), then call [`Server::spawn`].
+    pub fn prepare(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::new();
         let port = free_port();
-        let mut s = Server {
+        Server {
             log: dir.path().join("server.log"),
             dir,
             db,
@@ -118,9 +126,7 @@ impl Server {
             port,
             admin_token: String::new(),
             extra_config: extra.to_owned(),
-        };
-        s.spawn();
-        s
+        }
     }
 
     pub fn data(&self) -> PathBuf {
