@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, then the whole test suite twice, on SQLite and
-# on PostgreSQL. Installs what it needs (ffmpeg, sqlite3, PostgreSQL, cargo-nextest).
+# on PostgreSQL. Installs what it needs (ffmpeg, sqlite3, PostgreSQL, cargo-nextest, tus clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh sqlite3 postgresql-client
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+# Third-party tus clients (tuspy, tus-js-client) that the upload tests drive.
+crates/server/tests/clients/install.sh
 
 # PostgreSQL: DAILIES_TEST_POSTGRES if given; else a local server with trust auth; else install
 # and start one with a dedicated test role.

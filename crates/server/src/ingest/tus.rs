@@ -672,18 +672,27 @@ async fn write_bytes(
         .await?
         .ok_or_else(|| TusError::new(404, "no such upload"))?;
     if u.is_complete() {
-        return if offset as i64 == u.offset {
-            Ok(WriteOutcome {
-                offset: u.offset,
-                complete: true,
-                video_id: u.video_id,
-            })
-        } else {
-            Err(TusError::new(
+        if offset as i64 != u.offset {
+            return Err(TusError::new(
                 409,
                 format!("the upload is complete at offset {}", u.offset),
-            ))
-        };
+            ));
+        }
+        // Nothing may be added to a complete upload; an empty PATCH just confirms it.
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            if chunk.is_ok_and(|c| !c.is_empty()) {
+                return Err(TusError::new(
+                    413,
+                    "the upload is already complete; nothing more can be added",
+                ));
+            }
+        }
+        return Ok(WriteOutcome {
+            offset: u.offset,
+            complete: true,
+            video_id: u.video_id,
+        });
     }
     let path = part_path(app, id).ok_or_else(|| TusError::new(404, "no such upload"))?;
     let hasher = match state.take() {

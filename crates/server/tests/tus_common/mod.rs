@@ -91,9 +91,7 @@ pub fn request(
     let res = match body {
         Body::None => agent().run(req.body(()).unwrap()),
         Body::Bytes(b) => agent().run(req.body(b).unwrap()),
-        Body::Reader(r) => {
-            agent().run(req.body(ureq::SendBody::from_owned_reader(r)).unwrap())
-        }
+        Body::Reader(r) => agent().run(req.body(ureq::SendBody::from_owned_reader(r)).unwrap()),
     }
     .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = res.status().as_u16();
@@ -291,7 +289,10 @@ pub fn assert_ready_with_original(server: &Server, token: &str, id: &str, expect
     let (status, _, bytes) = server.get_bytes(&format!("/api/videos/{id}/original"), token);
     assert_eq!(status, 200);
     assert_eq!(bytes.len(), expected.len(), "original size");
-    assert!(bytes == expected, "the original differs from what was uploaded");
+    assert!(
+        bytes == expected,
+        "the original differs from what was uploaded"
+    );
 }
 
 /// PATCH over a raw connection whose body (`data`, `pieces` writes spread over `total`) is sent
@@ -336,7 +337,11 @@ pub fn slow_patch(
             break i;
         }
         let n = s.read(&mut tmp).unwrap_or(0);
-        assert!(n > 0, "connection closed before a response: {:?}", String::from_utf8_lossy(&buf));
+        assert!(
+            n > 0,
+            "connection closed before a response: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.extend_from_slice(&tmp[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..header_end]).into_owned();
@@ -368,5 +373,49 @@ pub fn slow_patch(
         status,
         headers,
         body,
+    }
+}
+
+/// A PATCH whose client dies part-way: announces `data.len()` bytes, sends the first `sent`,
+/// waits a moment, and closes the connection without reading an answer.
+pub fn dropped_patch(
+    server: &Server,
+    url: &str,
+    token: &str,
+    offset: u64,
+    data: &[u8],
+    sent: usize,
+    extra: &[(&str, &str)],
+) {
+    use std::io::Write;
+    let path = url.strip_prefix(&server.base).unwrap_or(url);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let mut head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Upload-Offset: {offset}\r\nContent-Length: {}\r\n",
+        server.port,
+        data.len()
+    );
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&data[..sent]).unwrap();
+    s.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = s.shutdown(std::net::Shutdown::Both);
+}
+
+/// PATCH, retrying while the upload is locked (423) by a request the server is still finishing.
+pub fn patch_when_unlocked(url: &str, token: &str, offset: u64, data: &[u8]) -> Resp {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = patch(url, token, offset, data);
+        if r.status != 423 || Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
