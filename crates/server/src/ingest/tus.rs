@@ -25,7 +25,6 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use sha1::Digest;
-use tokio::io::AsyncWriteExt;
 
 use crate::api::auth::Caller;
 use crate::app::App;
@@ -43,6 +42,10 @@ const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
 pub const VIDEO_ID_HEADER: &str = "dailies-video-id";
 /// How long a request waits for another request writing the same upload.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// Chunks in flight between the receiving task and the writer and hashing threads.
+const PIPE_DEPTH: usize = 16;
+/// The writer thread's buffer: large writes, few system calls.
+const WRITE_BUFFER: usize = 4 << 20;
 /// File extensions of uncompressed video, which get the larger size limit.
 const RAW_EXTENSIONS: &[&str] = &["yuv", "y4m"];
 
@@ -719,17 +722,36 @@ async fn write_bytes(
         disk_guard_during(app, len)?;
     }
 
-    let mut file = tokio::fs::OpenOptions::new()
+    let file = tokio::fs::OpenOptions::new()
         .write(true)
         .open(&path)
         .await
         .map_err(|e| anyhow::Error::from(e).context("cannot open the upload file"))?;
     file.set_len(start as u64).await.map_err(io_error)?;
-    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(start as u64))
-        .await
-        .map_err(io_error)?;
+    let mut file = file.into_std().await;
 
+    // Receiving, writing and hashing overlap: the bytes go (shared, not copied) to a writer
+    // thread and a hashing thread. The bounded channels keep memory flat whatever the upload's
+    // size; a slow disk or hash slows the sender, which slows the client.
+    let (write_tx, mut write_rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(PIPE_DEPTH);
+    let (hash_tx, mut hash_rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(PIPE_DEPTH);
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        file.seek(std::io::SeekFrom::Start(start as u64))?;
+        let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        while let Some(bytes) = write_rx.blocking_recv() {
+            out.write_all(&bytes)?;
+        }
+        out.flush()
+    });
     let mut working = hasher.clone();
+    let hashing = tokio::task::spawn_blocking(move || {
+        while let Some(bytes) = hash_rx.blocking_recv() {
+            working.update(&bytes);
+        }
+        working
+    });
+
     let mut written: u64 = 0;
     let mut stream = body.into_data_stream();
     let mut failure: Option<TusError> = None;
@@ -749,19 +771,23 @@ async fn write_bytes(
             ));
             break;
         }
-        if let Err(e) = file.write_all(&chunk).await {
-            failure = Some(io_error(e));
-            break;
-        }
-        working.update(&chunk);
         if let Some(c) = checksum.as_mut() {
             c.update(&chunk);
         }
         written += chunk.len() as u64;
+        // The writer only hangs up when a write failed; its error is collected below.
+        if write_tx.send(chunk.clone()).await.is_err() || hash_tx.send(chunk).await.is_err() {
+            break;
+        }
     }
-    if let Err(e) = file.flush().await {
-        failure.get_or_insert(io_error(e));
+    drop((write_tx, hash_tx));
+    match writer.await.map_err(anyhow::Error::from)? {
+        Ok(()) => {}
+        Err(e) => {
+            failure.get_or_insert(io_error(e));
+        }
     }
+    let working = hashing.await.map_err(anyhow::Error::from)?;
 
     // Decide which bytes to keep: all of them, or (checksum failure or write error) none.
     let keep = failure.is_none()
@@ -786,11 +812,14 @@ async fn write_bytes(
     } else {
         (start, hasher)
     };
-    if let Err(e) = file.set_len(new_offset as u64).await {
+    let truncated = match tokio::fs::OpenOptions::new().write(true).open(&path).await {
+        Ok(f) => f.set_len(new_offset as u64).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = truncated {
         *state = None;
         return Err(io_error(e));
     }
-    drop(file);
     uploads::set_offset(&app.db, id, new_offset).await?;
     if let Some(f) = failure {
         *state = Some(hasher);
