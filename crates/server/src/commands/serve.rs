@@ -103,6 +103,19 @@ pub async fn worker_only(app: App) -> Result<()> {
     Ok(())
 }
 
+/// Uploads interrupted at completion are finished, expired ones purged, orphaned bytes removed.
+async fn uploads_housekeeping(app: &App) {
+    use crate::ingest::tus;
+    let report = |what: &str, r: anyhow::Result<usize>| match r {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(uploads = n, "{what}"),
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "upload housekeeping: {what}"),
+    };
+    report("finished interrupted uploads", tus::finish_interrupted(app).await);
+    report("purged expired uploads", tus::purge_expired(app).await);
+    report("removed orphaned upload bytes", tus::remove_orphans(app).await);
+}
+
 /// How often recovery, trash purging and the cancelled-job sweep run (and once at start).
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(600);
 
@@ -119,11 +132,7 @@ async fn maintenance_loop(app: App, shutdown: CancellationToken) {
             Ok(n) => tracing::info!(videos = n, "purged the trash"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge the trash"),
         }
-        match crate::ingest::tus::purge_expired(&app).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(uploads = n, "purged expired uploads"),
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge expired uploads"),
-        }
+        uploads_housekeeping(&app).await;
         if let Err(e) = crate::jobs::queue::sweep_abandoned_cancels(&app.db).await {
             tracing::warn!(error = %format!("{e:#}"), "cannot sweep cancelled jobs");
         }

@@ -86,31 +86,25 @@ impl Db {
 
     /// Applies the embedded migrations for this dialect; already-applied ones are skipped.
     pub async fn migrate(&self) -> Result<()> {
-        let sources: &[(i64, &str, &'static str)] = match self.kind {
-            DbKind::Sqlite => &[
+        // Each migration as `version "name" "file"`, embedded for both dialects from
+        // `migrations/<dialect>/<file>`.
+        macro_rules! embedded {
+            ($($version:literal $name:literal $file:literal),* $(,)?) => {
                 (
-                    1,
-                    "init",
-                    include_str!("../../migrations/sqlite/0001_init.sql"),
-                ),
-                (
-                    2,
-                    "uploads",
-                    include_str!("../../migrations/sqlite/0002_uploads.sql"),
-                ),
-            ],
-            DbKind::Postgres => &[
-                (
-                    1,
-                    "init",
-                    include_str!("../../migrations/postgres/0001_init.sql"),
-                ),
-                (
-                    2,
-                    "uploads",
-                    include_str!("../../migrations/postgres/0002_uploads.sql"),
-                ),
-            ],
+                    &[$(($version, $name, include_str!(concat!("../../migrations/sqlite/", $file)))),*],
+                    &[$(($version, $name, include_str!(concat!("../../migrations/postgres/", $file)))),*],
+                )
+            };
+        }
+        type Source = (i64, &'static str, &'static str);
+        let (sqlite, postgres): (&[Source], &[Source]) = embedded![
+            1 "init" "0001_init.sql",
+            2 "uploads" "0002_uploads.sql",
+            3 "upload_content_hash" "0003_upload_content_hash.sql",
+        ];
+        let sources = match self.kind {
+            DbKind::Sqlite => sqlite,
+            DbKind::Postgres => postgres,
         };
         let migrations = sources
             .iter()

@@ -47,6 +47,8 @@ pub struct Upload {
     pub metadata: String,
     pub filename: String,
     pub claimed_sha256: Option<String>,
+    /// The SHA-256 of the received bytes, once they are all here.
+    pub content_sha256: Option<String>,
     pub concat: Concat,
     /// Ids of the partial uploads a final upload was made from.
     pub parts: Vec<String>,
@@ -63,7 +65,7 @@ impl Upload {
 }
 
 const COLUMNS: &str = "id, owner_id, length, offset_bytes, metadata, filename, claimed_sha256, \
-    concat, parts, video_id, created_at, expires_at, completed_at";
+    content_sha256, concat, parts, video_id, created_at, expires_at, completed_at";
 
 fn from_row(r: &AnyRow) -> Result<Upload> {
     let parts: Option<String> = r.try_get("parts")?;
@@ -75,6 +77,7 @@ fn from_row(r: &AnyRow) -> Result<Upload> {
         metadata: r.try_get("metadata")?,
         filename: r.try_get("filename")?,
         claimed_sha256: r.try_get("claimed_sha256")?,
+        content_sha256: r.try_get("content_sha256")?,
         concat: Concat::parse(&r.try_get::<String, _>("concat")?),
         parts: parts
             .and_then(|p| serde_json::from_str(&p).ok())
@@ -89,8 +92,8 @@ fn from_row(r: &AnyRow) -> Result<Upload> {
 pub async fn insert(db: &Db, u: &Upload) -> Result<()> {
     sqlx::query(
         "INSERT INTO uploads (id, owner_id, length, offset_bytes, metadata, filename, claimed_sha256, \
-         concat, parts, video_id, created_at, updated_at, expires_at, completed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $10, $11, NULL)",
+         content_sha256, concat, parts, video_id, created_at, updated_at, expires_at, completed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $11, $12, NULL)",
     )
     .bind(&u.id)
     .bind(&u.owner_id)
@@ -99,6 +102,7 @@ pub async fn insert(db: &Db, u: &Upload) -> Result<()> {
     .bind(&u.metadata)
     .bind(&u.filename)
     .bind(u.claimed_sha256.as_deref())
+    .bind(u.content_sha256.as_deref())
     .bind(u.concat.as_str())
     .bind((!u.parts.is_empty()).then(|| serde_json::Value::from(u.parts.clone()).to_string()))
     .bind(u.created_at)
@@ -117,15 +121,43 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Upload>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Records progress; the offset only ever grows here.
-pub async fn set_offset(db: &Db, id: &str, offset: i64) -> Result<()> {
-    sqlx::query("UPDATE uploads SET offset_bytes = $1, updated_at = $2 WHERE id = $3")
-        .bind(offset)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+/// Records progress, and pushes the expiry back: an upload in use does not expire.
+pub async fn set_offset(db: &Db, id: &str, offset: i64, expires_at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE uploads SET offset_bytes = $1, expires_at = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(offset)
+    .bind(expires_at)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
+}
+
+/// Records that every byte is here, with their hash, before the file moves anywhere.
+pub async fn set_received(db: &Db, id: &str, offset: i64, sha256: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE uploads SET offset_bytes = $1, content_sha256 = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(offset)
+    .bind(sha256)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Uploads with every byte received but no completion recorded (interrupted by a stop).
+pub async fn received_not_complete(db: &Db) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id FROM uploads WHERE completed_at IS NULL AND length IS NOT NULL \
+         AND offset_bytes = length",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 
 /// Fixes a deferred length (creation-defer-length).
@@ -153,12 +185,32 @@ pub async fn set_complete(db: &Db, id: &str, offset: i64, video_id: Option<&str>
     Ok(())
 }
 
-pub async fn delete(db: &Db, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM uploads WHERE id = $1")
+/// Deletes an upload's row; false when it was already gone.
+pub async fn delete(db: &Db, id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM uploads WHERE id = $1")
         .bind(id)
         .execute(&db.pool)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes an upload's row only if it is still expired (a PATCH may have just renewed it).
+pub async fn delete_if_expired(db: &Db, id: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM uploads WHERE id = $1 AND expires_at < $2")
+        .bind(id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Whether an upload row exists (orphaned files have none).
+pub async fn exists(db: &Db, id: &str) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 AS one FROM uploads WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .is_some())
 }
 
 /// An unfinished upload of this content by this owner (from its `sha256` metadata).
@@ -179,7 +231,8 @@ pub async fn unfinished_with_sha256(
     Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
-/// Bytes an owner has on the server or has announced: live videos plus unfinished uploads.
+/// Bytes an owner has on the server or has announced: live videos, unfinished uploads, and
+/// complete partial uploads waiting for their final concatenation.
 pub async fn bytes_used(db: &Db, owner_id: &str) -> Result<i64> {
     let videos: Option<i64> = sqlx::query(
         "SELECT CAST(SUM(size_bytes) AS BIGINT) AS n FROM videos WHERE owner_id = $1 AND deleted_at IS NULL",
@@ -190,7 +243,7 @@ pub async fn bytes_used(db: &Db, owner_id: &str) -> Result<i64> {
     .try_get("n")?;
     let uploads: Option<i64> = sqlx::query(
         "SELECT CAST(SUM(COALESCE(length, offset_bytes)) AS BIGINT) AS n FROM uploads \
-         WHERE owner_id = $1 AND completed_at IS NULL",
+         WHERE owner_id = $1 AND (completed_at IS NULL OR concat = 'partial')",
     )
     .bind(owner_id)
     .fetch_one(&db.pool)

@@ -91,21 +91,33 @@ pub fn hash_file_identified(
         ));
     }
     let mut hasher = Hasher::default();
+    hash_stream(&mut file, &mut hasher, copy_to.as_deref_mut())?;
+    if let Some(out) = copy_to {
+        out.sync_all()?;
+    }
+    Ok((hasher.finish(), FileIdentity::of(&meta)))
+}
+
+/// Feeds everything `reader` yields to `hasher`, copying it to `copy_to` in the same pass: the
+/// one read loop behind hashing a file, joining upload parts and rebuilding an upload's hashes.
+pub fn hash_stream(
+    reader: &mut impl Read,
+    hasher: &mut Hasher,
+    mut copy_to: Option<&mut std::fs::File>,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         hasher.update(&buf[..n]);
         if let Some(out) = copy_to.as_deref_mut() {
             out.write_all(&buf[..n])?;
         }
     }
-    if let Some(out) = copy_to {
-        out.sync_all()?;
-    }
-    Ok((hasher.finish(), FileIdentity::of(&meta)))
 }
 
 #[cfg(test)]

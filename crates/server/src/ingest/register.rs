@@ -86,12 +86,14 @@ pub fn title_from_filename(name: &str) -> String {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or(name);
-    let title: String = stem.chars().filter(|c| !c.is_control()).take(200).collect();
-    if title.trim().is_empty() {
-        "Untitled".to_owned()
-    } else {
-        title
-    }
+    clean_title(stem).unwrap_or_else(|| "Untitled".to_owned())
+}
+
+/// A title as people typed it, made safe to show: no control characters, at most 200
+/// characters; `None` when nothing is left.
+pub fn clean_title(raw: &str) -> Option<String> {
+    let title: String = raw.chars().filter(|c| !c.is_control()).take(200).collect();
+    (!title.trim().is_empty()).then_some(title)
 }
 
 pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Registered, IngestError> {
