@@ -12,29 +12,8 @@ use common::*;
 use serde_json::{Value, json};
 use tus_common::*;
 
-/// A small browser-playable clip and its bytes (the temporary folder lives as long as this).
-struct Clip {
-    _dir: tempfile::TempDir,
-    bytes: Vec<u8>,
-}
-
-fn clip(name: &str) -> Clip {
-    let dir = tempfile::tempdir().unwrap();
-    let path = playable_mp4(dir.path(), name);
-    let bytes = std::fs::read(&path).unwrap();
-    assert!(bytes.len() > 4096, "the test clip is too small to split");
-    Clip { _dir: dir, bytes }
-}
-
 fn upload_path(server: &Server, url: &str) -> String {
     url.strip_prefix(&server.base).unwrap_or(url).to_owned()
-}
-
-/// The video id a response names, which must be there.
-fn video_id_of(r: &Resp) -> String {
-    r.header("Dailies-Video-Id")
-        .unwrap_or_else(|| panic!("no Dailies-Video-Id in {r}"))
-        .to_owned()
 }
 
 /// PATCHes `data` from `start` in `n` requests, asserting each answer; returns the last response.

@@ -111,9 +111,15 @@ async fn uploads_housekeeping(app: &App) {
         Ok(n) => tracing::info!(uploads = n, "{what}"),
         Err(e) => tracing::warn!(error = %format!("{e:#}"), "upload housekeeping: {what}"),
     };
-    report("finished interrupted uploads", tus::finish_interrupted(app).await);
+    report(
+        "finished interrupted uploads",
+        tus::finish_interrupted(app).await,
+    );
     report("purged expired uploads", tus::purge_expired(app).await);
-    report("removed orphaned upload bytes", tus::remove_orphans(app).await);
+    report(
+        "removed orphaned upload bytes",
+        tus::remove_orphans(app).await,
+    );
 }
 
 /// How often recovery, trash purging and the cancelled-job sweep run (and once at start).

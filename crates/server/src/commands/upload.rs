@@ -22,6 +22,11 @@ use crate::ingest::hashing::hash_file;
 const CHUNK: u64 = 64 << 20;
 /// Network failures tolerated in a row before giving up on a file.
 const MAX_RETRIES: u32 = 8;
+/// Offset disagreements (409) tolerated in a row: each one is followed by a fresh HEAD, so more
+/// than a few means something else is writing the same upload.
+const MAX_CONFLICTS: u32 = 4;
+/// How long a connection may move no bytes before the request counts as failed.
+const STALL: Duration = Duration::from_secs(120);
 
 struct Client {
     agent: ureq::Agent,
@@ -43,6 +48,9 @@ pub fn upload(files: &[PathBuf], server: &str, token: &str) -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(15)))
+        // A link that stops moving bytes either way is a failure to retry, not a hang.
+        .timeout_per_write(Some(STALL))
+        .timeout_per_read(Some(STALL))
         .build()
         .into();
     let client = Client {
@@ -116,7 +124,24 @@ fn upload_one(client: &Client, path: &Path) -> Result<String> {
         }
         _ => create(client, &name, &sha256, size)?,
     };
-    send(client, path, &name, &location, size)
+    match send(client, path, &name, &location, size)? {
+        Sent::Done(message) => Ok(message),
+        // The server no longer has the upload (expired, or removed): start once more.
+        Sent::Gone => {
+            eprintln!("{name}: the server no longer has the earlier upload; starting again");
+            let location = create(client, &name, &sha256, size)?;
+            match send(client, path, &name, &location, size)? {
+                Sent::Done(message) => Ok(message),
+                Sent::Gone => bail!("the server removed the upload while it was being sent"),
+            }
+        }
+    }
+}
+
+enum Sent {
+    Done(String),
+    /// HEAD answered 404 or 410.
+    Gone,
 }
 
 fn create(client: &Client, name: &str, sha256: &str, size: u64) -> Result<String> {
@@ -143,14 +168,23 @@ fn create(client: &Client, name: &str, sha256: &str, size: u64) -> Result<String
         .context("the server did not say where to upload")
 }
 
+/// What the server holds of an upload.
+enum ServerSide {
+    At { offset: u64, video: Option<String> },
+    Gone,
+}
+
 /// The offset the server has, or an error worth retrying.
-fn server_offset(client: &Client, url: &str) -> Result<(u64, Option<String>)> {
+fn server_offset(client: &Client, url: &str) -> Result<ServerSide> {
     let res = client
         .agent
         .head(url)
         .header("Authorization", client.auth())
         .header("Tus-Resumable", "1.0.0")
         .call()?;
+    if matches!(res.status().as_u16(), 404 | 410) {
+        return Ok(ServerSide::Gone);
+    }
     if !res.status().is_success() {
         bail!("cannot resume: {}", res.status());
     }
@@ -163,10 +197,13 @@ fn server_offset(client: &Client, url: &str) -> Result<(u64, Option<String>)> {
     let offset = h("upload-offset")
         .and_then(|v| v.parse().ok())
         .context("no Upload-Offset")?;
-    Ok((offset, h("dailies-video-id")))
+    Ok(ServerSide::At {
+        offset,
+        video: h("dailies-video-id"),
+    })
 }
 
-fn send(client: &Client, path: &Path, name: &str, location: &str, size: u64) -> Result<String> {
+fn send(client: &Client, path: &Path, name: &str, location: &str, size: u64) -> Result<Sent> {
     let url = if location.starts_with("http://") || location.starts_with("https://") {
         location.to_owned()
     } else {
@@ -175,9 +212,11 @@ fn send(client: &Client, path: &Path, name: &str, location: &str, size: u64) -> 
     let mut file = File::open(path).context("cannot open the file")?;
     let mut bar = Progress::new(name, size);
     let mut failures = 0;
+    let mut conflicts = 0;
     loop {
         let (offset, video) = match server_offset(client, &url) {
-            Ok(v) => v,
+            Ok(ServerSide::At { offset, video }) => (offset, video),
+            Ok(ServerSide::Gone) => return Ok(Sent::Gone),
             Err(e) if failures < MAX_RETRIES => {
                 failures += 1;
                 retry_wait(name, failures, &e);
@@ -188,10 +227,10 @@ fn send(client: &Client, path: &Path, name: &str, location: &str, size: u64) -> 
         bar.show(offset);
         if offset == size {
             bar.finish();
-            return Ok(match video {
+            return Ok(Sent::Done(match video {
                 Some(v) => format!("uploaded as video {v}"),
                 None => "uploaded".to_owned(),
-            });
+            }));
         }
         file.seek(SeekFrom::Start(offset))?;
         let len = CHUNK.min(size - offset);
@@ -210,7 +249,10 @@ fn send(client: &Client, path: &Path, name: &str, location: &str, size: u64) -> 
             .header("Content-Length", len.to_string())
             .send(ureq::SendBody::from_reader(&mut counting));
         match result {
-            Ok(res) if res.status().as_u16() == 204 => failures = 0,
+            Ok(res) if res.status().as_u16() == 204 => {
+                failures = 0;
+                conflicts = 0;
+            }
             Ok(res) if res.status().is_server_error() || res.status().as_u16() == 423 => {
                 failures += 1;
                 if failures > MAX_RETRIES {
@@ -218,7 +260,17 @@ fn send(client: &Client, path: &Path, name: &str, location: &str, size: u64) -> 
                 }
                 retry_wait(name, failures, &anyhow::anyhow!("{}", res.status()));
             }
-            Ok(res) if res.status().as_u16() == 409 => {} // re-read the offset
+            Ok(res) if res.status().as_u16() == 409 => {
+                // Re-read the offset; again and again means another client is at it too.
+                conflicts += 1;
+                if conflicts > MAX_CONFLICTS {
+                    bail!(
+                        "the server keeps reporting another offset ({}); is the same file being \
+                         uploaded from somewhere else?",
+                        error_text(res)
+                    );
+                }
+            }
             Ok(res) => bail!("upload refused: {}", error_text(res)),
             Err(e) => {
                 failures += 1;

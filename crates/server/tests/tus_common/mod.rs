@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{PATIENCE, Server};
+use crate::common::{PATIENCE, Server, playable_mp4};
 
 pub const TUS: (&str, &str) = ("Tus-Resumable", "1.0.0");
 pub const OCTETS: (&str, &str) = ("Content-Type", "application/offset+octet-stream");
@@ -387,6 +387,56 @@ pub fn dropped_patch(
     sent: usize,
     extra: &[(&str, &str)],
 ) {
+    let s = silent_patch(server, url, token, offset, data, sent, extra);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = s.shutdown(std::net::Shutdown::Both);
+}
+
+/// PATCH, retrying while the upload is locked (423) by a request the server is still finishing.
+pub fn patch_when_unlocked(url: &str, token: &str, offset: u64, data: &[u8]) -> Resp {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = patch(url, token, offset, data);
+        if r.status != 423 || Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A small browser-playable clip and its bytes (the temporary folder lives as long as this).
+pub struct Clip {
+    _dir: tempfile::TempDir,
+    pub bytes: Vec<u8>,
+}
+
+pub fn clip(name: &str) -> Clip {
+    let dir = tempfile::tempdir().unwrap();
+    let path = playable_mp4(dir.path(), name);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 4096, "the test clip is too small to split");
+    Clip { _dir: dir, bytes }
+}
+
+/// The video id a response names, which must be there.
+pub fn video_id_of(r: &Resp) -> String {
+    r.header("Dailies-Video-Id")
+        .unwrap_or_else(|| panic!("no Dailies-Video-Id in {r}"))
+        .to_owned()
+}
+
+/// A PATCH whose client goes silent: announces `data.len()` bytes, sends the first `sent`, and
+/// keeps the connection open without a word (a laptop lid closed mid-upload). Drop the stream
+/// to hang up.
+pub fn silent_patch(
+    server: &Server,
+    url: &str,
+    token: &str,
+    offset: u64,
+    data: &[u8],
+    sent: usize,
+    extra: &[(&str, &str)],
+) -> std::net::TcpStream {
     use std::io::Write;
     let path = url.strip_prefix(&server.base).unwrap_or(url);
     let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
@@ -404,18 +454,5 @@ pub fn dropped_patch(
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(&data[..sent]).unwrap();
     s.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = s.shutdown(std::net::Shutdown::Both);
-}
-
-/// PATCH, retrying while the upload is locked (423) by a request the server is still finishing.
-pub fn patch_when_unlocked(url: &str, token: &str, offset: u64, data: &[u8]) -> Resp {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = patch(url, token, offset, data);
-        if r.status != 423 || Instant::now() > deadline {
-            return r;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s
 }

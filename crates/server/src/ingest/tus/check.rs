@@ -30,9 +30,7 @@ pub async fn check(
 ) -> Result<Json<serde_json::Value>, Response> {
     let Json(req) = body.map_err(|e| ApiError::from(e).into_response())?;
     if !is_sha256_hex(&req.sha256) {
-        return Err(
-            ApiError::Unprocessable("sha256 must be 64 hex digits".into()).into_response(),
-        );
+        return Err(ApiError::Unprocessable("sha256 must be 64 hex digits".into()).into_response());
     }
     let sha256 = req.sha256.to_ascii_lowercase();
     let internal = |e: anyhow::Error| TusError::from(e).into_response();

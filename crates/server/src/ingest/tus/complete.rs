@@ -10,7 +10,9 @@ use crate::app::App;
 use crate::db::uploads::{self, Concat, Upload};
 use crate::db::{users, videos};
 use crate::ingest::hashing::ContentHashes;
-use crate::ingest::register::{Incoming, IngestError, Registered, Transfer, clean_title, register_file};
+use crate::ingest::register::{
+    Incoming, IngestError, Registered, Transfer, clean_title, register_file,
+};
 
 use super::locks::HashState;
 use super::protocol::{TusError, parse_metadata};
@@ -25,11 +27,7 @@ pub enum Finished {
 }
 
 /// Completes an upload whose `offset` equals its length, with the hashes of its bytes.
-pub async fn complete(
-    app: &App,
-    u: &Upload,
-    hashes: ContentHashes,
-) -> Result<Finished, TusError> {
+pub async fn complete(app: &App, u: &Upload, hashes: ContentHashes) -> Result<Finished, TusError> {
     uploads::set_received(&app.db, &u.id, u.offset, &hashes.sha256).await?;
     if let Some(claimed) = &u.claimed_sha256
         && *claimed != hashes.sha256
@@ -96,11 +94,7 @@ async fn mark_video(app: &App, u: &Upload, video_id: &str) -> Result<(), TusErro
 
 /// Finishes an upload that has all its bytes but was never completed (the server stopped in
 /// between). The caller holds the upload's lock.
-pub async fn finish_received(
-    app: &App,
-    u: &Upload,
-    state: &mut HashState,
-) -> Result<(), TusError> {
+pub async fn finish_received(app: &App, u: &Upload, state: &mut HashState) -> Result<(), TusError> {
     let path = part_path(app, &u.id).ok_or_else(TusError::not_found)?;
     let on_disk = tokio::fs::metadata(&path).await.ok().map(|m| m.len());
     if on_disk == Some(u.offset as u64) {
@@ -147,7 +141,9 @@ pub async fn finish_interrupted(app: &App) -> anyhow::Result<usize> {
         }
         match finish_received(app, &u, &mut held.state).await {
             Ok(()) => finished += 1,
-            Err(e) => tracing::warn!(upload = %id, error = %e.1, "cannot finish an interrupted upload yet"),
+            Err(e) => {
+                tracing::warn!(upload = %id, error = %e.1, "cannot finish an interrupted upload yet")
+            }
         }
     }
     Ok(finished)

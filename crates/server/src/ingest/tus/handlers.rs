@@ -1,6 +1,8 @@
 //! The HTTP face of tus: one handler per method, each checking the protocol version, the
 //! caller and the upload before anything else.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -189,10 +191,8 @@ pub async fn head(
     headers: HeaderMap,
 ) -> Result<Response, TusError> {
     require_version(&headers)?;
-    let mut u = owned(&app, &caller, &id).await?;
-    if !u.is_complete() && u.length == Some(u.offset) {
-        u = finish_if_idle(&app, u).await?;
-    }
+    let u = owned(&app, &caller, &id).await?;
+    let u = settle(&app, u).await?;
     let mut h = HeaderMap::new();
     tus_headers(&mut h);
     set(&mut h, "upload-offset", u.offset);
@@ -220,10 +220,18 @@ pub async fn head(
     Ok((StatusCode::OK, h).into_response())
 }
 
-/// An upload with every byte but no completion (the server stopped in between) is finished
-/// when its client asks about it, unless a request is busy with it.
-async fn finish_if_idle(app: &App, u: Upload) -> Result<Upload, TusError> {
-    let Some(mut held) = app.upload_locks.try_acquire(&u.id) else {
+/// How long HEAD waits for a request still holding the upload.
+const HEAD_WAIT: Duration = Duration::from_secs(5);
+
+/// The upload as a resuming client should see it. A client asks HEAD when it comes back, so a
+/// request it abandoned (a closed laptop, a dead connection) is asked to let go first and its
+/// bytes count; an upload with every byte but no completion (the server stopped in between) is
+/// finished. An active request keeps the upload, and HEAD answers with what is recorded.
+async fn settle(app: &App, u: Upload) -> Result<Upload, TusError> {
+    if u.is_complete() {
+        return Ok(u);
+    }
+    let Some(mut held) = app.upload_locks.acquire_within(&u.id, HEAD_WAIT).await else {
         return Ok(u);
     };
     let fresh = uploads::get(&app.db, &u.id)
@@ -277,7 +285,11 @@ pub async fn patch(
     tus_headers(&mut h);
     set(&mut h, "upload-offset", offset);
     if !complete {
-        set(&mut h, "upload-expires", expires_http(refreshed_expiry(&app)));
+        set(
+            &mut h,
+            "upload-expires",
+            expires_http(refreshed_expiry(&app)),
+        );
     }
     if let Some(v) = video_id {
         set(&mut h, VIDEO_ID_HEADER, v);
@@ -306,10 +318,7 @@ pub async fn info(
     caller: Caller,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<serde_json::Value>, TusError> {
-    let mut u = owned(&app, &caller, &id).await?;
-    if !u.is_complete() && u.length == Some(u.offset) {
-        u = finish_if_idle(&app, u).await?;
-    }
+    let u = owned(&app, &caller, &id).await?;
     Ok(Json(json!({
         "id": u.id,
         "offset": u.offset,

@@ -58,17 +58,24 @@ impl UploadLocks {
     /// Takes the upload's lock, asking a stalled holder to release it; 423 when an active
     /// request keeps it.
     pub async fn acquire(&self, id: &str) -> Result<Held, TusError> {
+        self.acquire_within(id, LOCK_WAIT)
+            .await
+            .ok_or_else(TusError::locked)
+    }
+
+    /// [`Self::acquire`] with a chosen patience; `None` when an active request keeps the lock.
+    pub async fn acquire_within(&self, id: &str, wait: Duration) -> Option<Held> {
         let slot = self.slot(id);
         let state = match slot.state.clone().try_lock_owned() {
             Ok(guard) => guard,
             Err(_) => {
                 slot.release.send_modify(|n| *n += 1);
-                tokio::time::timeout(LOCK_WAIT, slot.state.clone().lock_owned())
+                tokio::time::timeout(wait, slot.state.clone().lock_owned())
                     .await
-                    .map_err(|_| TusError::locked())?
+                    .ok()?
             }
         };
-        Ok(Held {
+        Some(Held {
             state,
             release_wanted: slot.release.subscribe(),
         })

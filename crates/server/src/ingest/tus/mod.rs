@@ -41,8 +41,8 @@ use crate::ids;
 pub use complete::finish_interrupted;
 pub use housekeeping::{purge_expired, remove_orphans, remove_upload};
 pub use locks::UploadLocks;
-pub use protocol::parse_metadata;
 use protocol::TusError;
+pub use protocol::parse_metadata;
 
 /// The response header naming the video a complete upload became.
 pub const VIDEO_ID_HEADER: &str = "dailies-video-id";

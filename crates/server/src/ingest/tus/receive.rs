@@ -55,7 +55,11 @@ pub struct WriteOutcome {
 }
 
 /// Appends a request body to an upload under its lock.
-pub async fn write_bytes(app: &App, id: &str, incoming: Incoming) -> Result<WriteOutcome, TusError> {
+pub async fn write_bytes(
+    app: &App,
+    id: &str,
+    incoming: Incoming,
+) -> Result<WriteOutcome, TusError> {
     let held = app.upload_locks.acquire(id).await?;
     let task = receive(app.clone(), id.to_owned(), incoming, held).in_current_span();
     tokio::spawn(task)
@@ -209,8 +213,7 @@ async fn fix_length(app: &App, u: &mut Upload, len: u64) -> Result<(), TusError>
                 ));
             }
             let more = len - u.offset as u64;
-            if limits::deferred_room(app, &u.owner_id, &u.filename, u.offset as u64).await? < more
-            {
+            if limits::deferred_room(app, &u.owner_id, &u.filename, u.offset as u64).await? < more {
                 return Err(TusError::new(413, "this upload would exceed your quota"));
             }
             uploads::set_length(&app.db, &u.id, len as i64).await?;
