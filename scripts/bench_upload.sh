@@ -8,15 +8,17 @@
 # 1. upload vs cp:    throughput of a tus upload to `dailies serve` (POST, then PATCHes, until the
 #                     last PATCH answers 204 with Dailies-Video-Id: the bytes are written, hashed
 #                     with SHA-256 and BLAKE3 and registered as a video) / throughput of
-#                     `cp --reflink=never` of the same file to the same disk.      target ≥ 0.8
+#                     `cp --reflink=never` + `sync` of the same file to the same disk. target ≥ 0.8
 # 2. memory:          the server's VmRSS sampled every 100 ms during the upload.   target < 100 MB
 # 3. vs @tus/server:  the identical curl upload to @tus/server + @tus/file-store (npm, installed
 #                     at run time into the temp dir), storing on the same disk. It neither hashes
 #                     nor registers anything, so it is the bare cost of the protocol on Node.
 #
-# Nothing is synced to disk by either side (cp does not fsync either), and the page cache is not
-# dropped (it cannot be here): the file is read from the cache by every side alike. `sync` runs
-# before each timed step, outside the timing, so no side pays for the previous one's writeback.
+# dailies makes received bytes durable (fdatasync every 64 MiB and before it records an offset),
+# so the cp baseline is `cp` followed by `sync` of the copy, inside the timing: both sides end
+# with the file on disk. @tus/server does not sync. The page cache is not dropped (it cannot be
+# here): the file is read from the cache by every side alike. `sync` runs before each timed step,
+# outside the timing, so no side pays for the previous one's writeback.
 # Each side is measured BENCH_RUNS times, alternating the order, and the best run counts.
 # Processing is off (workers = false): the random bytes would be rejected by ffprobe anyway.
 #
@@ -313,6 +315,7 @@ run_cp() {
     c0=$CHILD_CPU
     t0=$(now)
     cp --reflink=never "$SRC" "$WORK/cp/copy.bin"
+    sync "$WORK/cp/copy.bin"
     t1=$(now)
     children_cpu
     c1=$CHILD_CPU

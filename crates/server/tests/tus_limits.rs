@@ -253,3 +253,28 @@ fn expired_uploads_are_purged() {
     });
     assert_eq!(head(&url, &t).status, 404);
 }
+
+#[test]
+fn an_upload_longer_than_the_duration_limit_is_refused_at_probe_with_a_reason() {
+    let server = Server::start("max_duration_s = 1.0");
+    let t = server.admin_token.clone();
+    let c = clip("too-long.mp4");
+    let url = create(
+        &server,
+        &t,
+        c.bytes.len() as u64,
+        &metadata(&[("filename", "too-long.mp4")]),
+    );
+    let r = patch(&url, &t, 0, &c.bytes);
+    assert_eq!(r.status, 204, "{r}");
+    let v = wait_video(&server, &t, &video_id_of(&r));
+    assert_eq!(v["status"], "failed", "{v:#}");
+    let reason = v["error"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("accepts videos up to 1 s"),
+        "the reason should name the limit: {reason}"
+    );
+    // The original is put aside with the reason beside it, as for the drop folder.
+    let text = server.wait_rejected("too-long.mp4");
+    assert!(text.contains("accepts videos up to 1 s"), "{text}");
+}
