@@ -20,9 +20,18 @@ pub struct App {
     pub jobs_added: Arc<Notify>,
     /// One writer per resumable upload, with its running hash state.
     pub upload_locks: Arc<crate::ingest::tus::UploadLocks>,
+    /// Live updates: publish here, subscribe for SSE and WebSocket clients.
+    pub events: Arc<crate::events::bus::EventBus>,
+    /// Wakes running jobs' lease keepers so a cancel requested here stops them at once.
+    pub cancels_requested: Arc<Notify>,
 }
 
 impl App {
+    /// Publishes an event (see [`crate::events`]); never fails the caller.
+    pub async fn publish(&self, event: crate::events::NewEvent) {
+        self.events.publish(&self.db, event).await;
+    }
+
     /// Creates the data folders, opens the database and runs its migrations.
     pub async fn open(config: Config) -> Result<Self> {
         let layout = config.layout();
@@ -36,6 +45,8 @@ impl App {
             tools,
             jobs_added: Arc::new(Notify::new()),
             upload_locks: Arc::default(),
+            events: Arc::default(),
+            cancels_requested: Arc::new(Notify::new()),
         })
     }
 }

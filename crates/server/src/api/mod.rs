@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod files;
+pub mod jobs;
 pub mod videos;
 
 use std::time::Instant;
@@ -27,6 +28,9 @@ pub fn router(app: App) -> Router {
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
         .merge(videos::routes())
+        .merge(jobs::routes())
+        .route("/api/events", get(crate::events::sse::stream))
+        .route("/api/ws", get(crate::events::ws::connect))
         .merge(crate::ingest::tus::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(trace_request))

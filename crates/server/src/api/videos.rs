@@ -14,6 +14,7 @@ use crate::api::error::ApiError;
 use crate::api::files::{Presentation, serve_file};
 use crate::app::App;
 use crate::db::videos::{self, Cursor, Video};
+use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::recover::to_trash;
 
@@ -153,6 +154,13 @@ async fn update(
     let updated = videos::get(&app.db, &video.id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    app.publish(NewEvent::video(
+        kind::VIDEO_UPDATED,
+        &updated.owner_id,
+        &updated.id,
+        json!({ "title": updated.title, "status": updated.status }),
+    ))
+    .await;
     Ok(Json(video_json(&updated)))
 }
 
@@ -167,9 +175,17 @@ async fn remove(
     for job in crate::jobs::queue::for_video(&app.db, &video.id).await? {
         crate::jobs::queue::request_cancel(&app.db, &job.id).await?;
     }
+    app.cancels_requested.notify_waiters();
     videos::set_deleted(&app.db, &video.id).await?;
     to_trash(&app, &video.id).await?;
     tracing::info!(video = %video.id, "moved to trash");
+    app.publish(NewEvent::video(
+        kind::VIDEO_DELETED,
+        &video.owner_id,
+        &video.id,
+        json!({}),
+    ))
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

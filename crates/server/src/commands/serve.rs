@@ -67,6 +67,11 @@ pub async fn serve(app: App) -> Result<()> {
         background.spawn(drop_folder::run(app.clone(), shutdown.clone()));
     }
     background.spawn(maintenance_loop(app.clone(), shutdown.clone()));
+    background.spawn(
+        app.events
+            .clone()
+            .run_tail(app.db.clone(), shutdown.clone()),
+    );
 
     let router = crate::api::router(app.clone());
     let http_stop = shutdown.clone();
@@ -139,6 +144,17 @@ async fn maintenance_loop(app: App, shutdown: CancellationToken) {
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge the trash"),
         }
         uploads_housekeeping(&app).await;
+        match crate::db::events::prune(
+            &app.db,
+            crate::events::bus::KEEP_MS,
+            crate::events::bus::KEEP_COUNT,
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "pruned the event log"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot prune the event log"),
+        }
         if let Err(e) = crate::jobs::queue::sweep_abandoned_cancels(&app.db).await {
             tracing::warn!(error = %format!("{e:#}"), "cannot sweep cancelled jobs");
         }

@@ -4,6 +4,7 @@
 //! milliseconds and flags are 0/1 integers, so both backends accept the same statements. The few
 //! places where the dialects differ ask [`Db::kind`].
 
+pub mod events;
 pub mod uploads;
 pub mod users;
 pub mod videos;
@@ -101,6 +102,7 @@ impl Db {
             1 "init" "0001_init.sql",
             2 "uploads" "0002_uploads.sql",
             3 "upload_content_hash" "0003_upload_content_hash.sql",
+            4 "events" "0004_events.sql",
         ];
         let sources = match self.kind {
             DbKind::Sqlite => sqlite,

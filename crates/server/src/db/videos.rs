@@ -361,3 +361,18 @@ pub async fn set_queued_after_error(db: &Db, id: &str, error: &str) -> Result<()
         .await?;
     Ok(())
 }
+
+/// A retried job will process the video again: show it as queued. False when there is nothing
+/// to process (the original was put aside after a failure, or the video was deleted).
+pub async fn set_requeued(db: &Db, id: &str) -> Result<bool> {
+    let res = sqlx::query(
+        "UPDATE videos SET status = $1, progress = NULL, error = NULL, updated_at = $2 \
+         WHERE id = $3 AND deleted_at IS NULL AND original_file IS NOT NULL",
+    )
+    .bind(status::QUEUED)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}

@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::db::users::User;
 use crate::db::{self, videos};
+use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::hashing::{self, ContentHashes, FileIdentity};
 use crate::ingest::reject::move_file;
@@ -274,7 +275,7 @@ pub async fn insert_video_and_job(app: &App, record: &IngestRecord) -> anyhow::R
         },
     )
     .await?;
-    queue::enqueue(
+    let job_id = queue::enqueue(
         &mut tx,
         &NewJob {
             kind: PROCESS_JOB,
@@ -287,6 +288,21 @@ pub async fn insert_video_and_job(app: &App, record: &IngestRecord) -> anyhow::R
     .await?;
     tx.commit().await?;
     app.jobs_added.notify_waiters();
+    app.publish(NewEvent::video(
+        kind::VIDEO_CREATED,
+        &record.owner_id,
+        &record.id,
+        json!({ "title": title, "status": "queued", "source": record.source }),
+    ))
+    .await;
+    app.publish(NewEvent::job(
+        kind::JOB_QUEUED,
+        Some(&record.owner_id),
+        Some(&record.id),
+        &job_id,
+        json!({ "state": "queued", "kind": PROCESS_JOB }),
+    ))
+    .await;
     tracing::info!(video = %record.id, file = %record.original_filename, "registered");
     Ok(())
 }

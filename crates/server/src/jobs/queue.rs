@@ -338,6 +338,105 @@ pub async fn for_video(db: &Db, video_id: &str) -> Result<Vec<Job>> {
     rows.iter().map(from_row).collect()
 }
 
+/// A job as the API shows it: with its timing, speed and whose video it works on.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct JobView {
+    pub id: String,
+    pub kind: String,
+    pub video_id: Option<String>,
+    pub video_title: Option<String>,
+    #[serde(skip)]
+    pub owner_id: Option<String>,
+    pub state: String,
+    pub progress: Option<f64>,
+    /// Times real time (ffmpeg's `speed`), while running.
+    pub speed: Option<f64>,
+    pub eta_s: Option<f64>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub cancel_requested: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+const VIEW_COLUMNS: &str = "j.id, j.kind, j.video_id, v.title AS video_title, v.owner_id, j.state, \
+    j.progress, j.speed, j.eta_s, j.error, j.attempts, j.max_attempts, j.cancel_requested, \
+    j.created_at, j.updated_at, j.finished_at";
+
+fn view_from_row(r: &AnyRow) -> Result<JobView> {
+    Ok(JobView {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        video_id: r.try_get("video_id")?,
+        video_title: r.try_get("video_title")?,
+        owner_id: r.try_get("owner_id")?,
+        state: r.try_get("state")?,
+        progress: r.try_get("progress")?,
+        speed: r.try_get("speed")?,
+        eta_s: r.try_get("eta_s")?,
+        error: r.try_get("error")?,
+        attempts: r.try_get("attempts")?,
+        max_attempts: r.try_get("max_attempts")?,
+        cancel_requested: r.try_get::<i64, _>("cancel_requested")? != 0,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+/// Which jobs to list.
+#[derive(Default)]
+pub struct ListJobs<'a> {
+    /// Only jobs on this user's videos (`None`: everyone's, for admins).
+    pub owner_id: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub video_id: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// Newest first.
+pub async fn list(db: &Db, f: &ListJobs<'_>) -> Result<Vec<JobView>> {
+    let mut sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM jobs j LEFT JOIN videos v ON v.id = j.video_id WHERE 1 = 1"
+    );
+    let mut binds: Vec<&str> = Vec::new();
+    for (column, value) in [
+        ("v.owner_id", f.owner_id),
+        ("j.state", f.state),
+        ("j.kind", f.kind),
+        ("j.video_id", f.video_id),
+    ] {
+        if let Some(v) = value {
+            binds.push(v);
+            sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY j.created_at DESC, j.id LIMIT ${}",
+        binds.len() + 1
+    ));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(b);
+    }
+    let rows = q.bind(f.limit).fetch_all(&db.pool).await?;
+    rows.iter().map(view_from_row).collect()
+}
+
+pub async fn view(db: &Db, id: &str) -> Result<Option<JobView>> {
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM jobs j LEFT JOIN videos v ON v.id = j.video_id WHERE j.id = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(view_from_row).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dailies_media::Progress;
+use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +18,7 @@ use tracing::Instrument;
 
 use crate::app::App;
 use crate::db::videos;
+use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::register::PROCESS_JOB;
 use crate::jobs::queue::{self, FailOutcome, Heartbeat, Job};
@@ -113,6 +115,25 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
         video = job.video_id.as_deref().unwrap_or("-"), attempt = job.attempts);
     async {
         tracing::info!("started");
+        let owner_id = match &job.video_id {
+            Some(v) => videos::get(&app.db, v)
+                .await
+                .ok()
+                .flatten()
+                .map(|v| v.owner_id),
+            None => None,
+        };
+        let events = JobEvents {
+            app,
+            job: &job,
+            owner_id: owner_id.as_deref(),
+        };
+        events
+            .publish(
+                kind::JOB_STARTED,
+                json!({ "state": "running", "attempt": job.attempts }),
+            )
+            .await;
         let cancel = CancellationToken::new();
         let user_cancelled = Arc::new(AtomicBool::new(false));
         let lost = Arc::new(AtomicBool::new(false));
@@ -132,6 +153,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             app.clone(),
             job.clone(),
             owner.to_owned(),
+            owner_id.clone(),
             progress_rx,
             helpers.clone(),
         ));
@@ -162,6 +184,9 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             Ok(()) => match queue::complete(&app.db, &job.id, owner).await {
                 Ok(true) => {
                     tracing::info!("done");
+                    events
+                        .publish(kind::JOB_DONE, json!({ "state": "done" }))
+                        .await;
                     Ok(())
                 }
                 Ok(false) => {
@@ -177,23 +202,74 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             Err(_) if user_cancelled.load(Ordering::SeqCst) => {
                 tracing::info!("cancelled");
                 process_video::cleanup_after_cancel(app, &job).await;
-                queue::finish_cancelled(&app.db, &job.id, owner).await
+                let r = queue::finish_cancelled(&app.db, &job.id, owner).await;
+                events
+                    .publish(kind::JOB_CANCELLED, json!({ "state": "cancelled" }))
+                    .await;
+                r
             }
             Err(e) if shutdown.is_cancelled() && (e.cancelled || !e.permanent) => {
                 tracing::info!("handed back for the next start");
-                queue::release(&app.db, &job.id, owner).await
+                let r = queue::release(&app.db, &job.id, owner).await;
+                events
+                    .publish(
+                        kind::JOB_QUEUED,
+                        json!({ "state": "queued", "reason": "server stopping" }),
+                    )
+                    .await;
+                r
             }
-            Err(e) => fail(app, &job, owner, e).await,
+            Err(e) => fail(&events, owner, e).await,
         };
         if let Err(e) = outcome {
             tracing::error!(error = %format!("{e:#}"), "cannot record the job's outcome");
         }
+        events.video_changed().await;
     }
     .instrument(span)
     .await
 }
 
-async fn fail(app: &App, job: &Job, owner: &str, e: JobError) -> anyhow::Result<()> {
+/// Publishes the events of one job, on behalf of its video's owner.
+struct JobEvents<'a> {
+    app: &'a App,
+    job: &'a Job,
+    owner_id: Option<&'a str>,
+}
+
+impl JobEvents<'_> {
+    async fn publish(&self, kind: &'static str, data: serde_json::Value) {
+        self.app
+            .publish(NewEvent::job(
+                kind,
+                self.owner_id,
+                self.job.video_id.as_deref(),
+                &self.job.id,
+                data,
+            ))
+            .await;
+    }
+
+    /// The job's video after the job: its status and error as the API shows them.
+    async fn video_changed(&self) {
+        let (Some(video_id), Some(owner)) = (&self.job.video_id, self.owner_id) else {
+            return;
+        };
+        if let Ok(Some(v)) = videos::get(&self.app.db, video_id).await {
+            self.app
+                .publish(NewEvent::video(
+                    kind::VIDEO_UPDATED,
+                    owner,
+                    video_id,
+                    json!({ "status": v.status, "error": v.error }),
+                ))
+                .await;
+        }
+    }
+}
+
+async fn fail(events: &JobEvents<'_>, owner: &str, e: JobError) -> anyhow::Result<()> {
+    let (app, job) = (events.app, events.job);
     let base = Duration::from_secs_f64(app.config.job_retry_base_secs);
     let text = match &e.details {
         Some(d) => format!("{}\n{d}", e.message),
@@ -202,12 +278,24 @@ async fn fail(app: &App, job: &Job, owner: &str, e: JobError) -> anyhow::Result<
     match queue::fail(&app.db, job, owner, &text, e.permanent, base).await? {
         FailOutcome::Retry(delay) => {
             tracing::warn!(error = %text, retry_in_s = delay.as_secs_f64(), "attempt failed; will retry");
+            events
+                .publish(
+                    kind::JOB_RETRYING,
+                    json!({ "state": "queued", "error": e.message, "retry_in_s": delay.as_secs_f64() }),
+                )
+                .await;
             if let Some(v) = &job.video_id {
                 videos::set_queued_after_error(&app.db, v, &e.message).await?;
             }
         }
         FailOutcome::GaveUp => {
             tracing::error!(error = %text, "job failed");
+            events
+                .publish(
+                    kind::JOB_FAILED,
+                    json!({ "state": "failed", "error": e.message }),
+                )
+                .await;
             if job.kind == PROCESS_JOB {
                 process_video::give_up(app, job, &e).await?;
             }
@@ -236,6 +324,8 @@ async fn keep_lease(
             _ = stop.cancelled() => return,
             _ = shutdown.cancelled() => { cancel.cancel(); return; }
             _ = tokio::time::sleep(every) => {}
+            // A cancel was requested through this process: look now, not at the next beat.
+            _ = app.cancels_requested.notified() => {}
         }
         match queue::heartbeat(&app.db, &id, &owner, lease(&app)).await {
             Ok(Heartbeat::Held) => {}
@@ -259,9 +349,15 @@ async fn write_progress(
     app: App,
     job: Job,
     owner: String,
+    owner_id: Option<String>,
     mut rx: watch::Receiver<Option<Progress>>,
     stop: CancellationToken,
 ) {
+    let events = JobEvents {
+        app: &app,
+        job: &job,
+        owner_id: owner_id.as_deref(),
+    };
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -279,6 +375,12 @@ async fn write_progress(
             if let Some(v) = &job.video_id {
                 let _ = videos::set_progress(&app.db, v, fraction).await;
             }
+            events
+                .publish(
+                    kind::JOB_PROGRESS,
+                    json!({ "progress": fraction, "speed": p.speed, "eta_s": eta }),
+                )
+                .await;
         }
         tokio::select! {
             _ = stop.cancelled() => return,

@@ -1,0 +1,115 @@
+//! Publishing and fan-out. Publishers append to the `events` table; one tail task per process
+//! reads the table in id order and broadcasts what it finds. Having the log as the only source of
+//! the broadcast keeps every subscriber's stream in id order, and also carries events written by
+//! other processes on the same database (`dailies import`, workers).
+//!
+//! The broadcast channel is bounded: a subscriber that falls behind loses its place (it is told
+//! it lagged) instead of holding memory or slowing anyone else; SSE then catches up from the
+//! table, and a WebSocket client is closed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{Db, events as table};
+
+use super::{Event, NewEvent};
+
+/// Events kept in memory for subscribers that are a little behind.
+const CHANNEL: usize = 4096;
+/// How often the tail looks for events of other processes when nothing woke it.
+const TAIL_POLL: Duration = Duration::from_millis(500);
+/// Events read from the table at a time.
+const PAGE: i64 = 500;
+/// The log keeps a week of events, and at most this many.
+pub const KEEP_MS: i64 = 7 * 86_400_000;
+pub const KEEP_COUNT: i64 = 200_000;
+
+pub struct EventBus {
+    tx: broadcast::Sender<Arc<Event>>,
+    /// Serialises appends from this process, so ids commit in the order they were drawn and the
+    /// tail never passes an id that is still being written.
+    append: Mutex<()>,
+    wake: Notify,
+    /// The last id broadcast.
+    delivered: AtomicI64,
+    /// Cancelled when the server stops, so open streams end and shutdown does not wait on them.
+    pub closed: CancellationToken,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        EventBus {
+            tx: broadcast::channel(CHANNEL).0,
+            append: Mutex::new(()),
+            wake: Notify::new(),
+            delivered: AtomicI64::new(0),
+            closed: CancellationToken::new(),
+        }
+    }
+}
+
+impl EventBus {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    /// The id of the last event broadcast: where a new subscriber without a resume point starts.
+    pub fn delivered(&self) -> i64 {
+        self.delivered.load(Ordering::SeqCst)
+    }
+
+    /// Appends an event. Never fails the caller: an event that cannot be written is logged and
+    /// lost, the work it describes is not.
+    pub async fn publish(&self, db: &Db, event: NewEvent) {
+        let guard = self.append.lock().await;
+        let written = table::insert(db, &event).await;
+        drop(guard);
+        match written {
+            Ok(_) => self.wake.notify_one(),
+            Err(e) => {
+                tracing::warn!(kind = event.kind, error = %format!("{e:#}"), "event not recorded")
+            }
+        }
+    }
+
+    /// Reads new events from the table and broadcasts them, until `shutdown`.
+    pub async fn run_tail(self: Arc<Self>, db: Db, shutdown: CancellationToken) {
+        match table::last_id(&db).await {
+            Ok(id) => self.delivered.store(id, Ordering::SeqCst),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "event log unreadable"),
+        }
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    self.closed.cancel();
+                    return;
+                }
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(TAIL_POLL) => {}
+            }
+            loop {
+                let from = self.delivered();
+                let page = match table::after(&db, from, PAGE).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "cannot read the event log");
+                        break;
+                    }
+                };
+                let full = page.len() as i64 == PAGE;
+                for event in page {
+                    self.delivered.store(event.id, Ordering::SeqCst);
+                    // No subscribers is fine: the log has it.
+                    let _ = self.tx.send(Arc::new(event));
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
+}
