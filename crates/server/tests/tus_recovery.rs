@@ -202,6 +202,17 @@ fn a_deferred_length_cannot_get_around_the_size_limit() {
     let r = patch(&url, &t, 0, &[7u8; 1500]);
     assert_eq!(r.status, 413, "{r}");
     assert!(head(&url, &t).num("Upload-Offset") <= 1000);
+    // The same without Content-Length (a chunked body): cut where the limit is reached.
+    let r = request(
+        "PATCH",
+        &url,
+        Some(&t),
+        &[TUS, OCTETS, ("Upload-Offset", "0")],
+        Body::Reader(Box::new(std::io::Cursor::new(vec![7u8; 1500]))),
+    );
+    assert_eq!(r.status, 413, "{r}");
+    let kept = head(&url, &t).num("Upload-Offset");
+    assert!(kept <= 1000, "{kept} bytes kept past a limit of 1000");
     // Announcing a length over the limit later is refused the same way.
     let at = head(&url, &t).num("Upload-Offset");
     let r = patch_with(&url, &t, at, &[], &[("Upload-Length", "5000")]);

@@ -224,6 +224,12 @@ fn send(client: &Client, path: &Path, name: &str, location: &str, size: u64) -> 
             }
             Err(e) => return Err(e),
         };
+        if offset > size {
+            bail!(
+                "the server holds {offset} bytes of this upload but the file has {size}: the file \
+                 changed since the upload started"
+            );
+        }
         bar.show(offset);
         if offset == size {
             bar.finish();

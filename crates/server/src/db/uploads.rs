@@ -252,6 +252,18 @@ pub async fn bytes_used(db: &Db, owner_id: &str) -> Result<i64> {
     Ok(videos.unwrap_or(0) + uploads.unwrap_or(0))
 }
 
+/// How many unfinished uploads an owner has open.
+pub async fn unfinished_count(db: &Db, owner_id: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM uploads WHERE owner_id = $1 AND completed_at IS NULL AND expires_at > $2",
+    )
+    .bind(owner_id)
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
 /// Uploads past their expiry time (complete ones are kept a while for their video id).
 pub async fn expired(db: &Db, now: i64) -> Result<Vec<String>> {
     let rows = sqlx::query("SELECT id FROM uploads WHERE expires_at < $1")

@@ -29,7 +29,9 @@ pub enum Finished {
 /// Completes an upload whose `offset` equals its length, with the hashes of its bytes.
 pub async fn complete(app: &App, u: &Upload, hashes: ContentHashes) -> Result<Finished, TusError> {
     uploads::set_received(&app.db, &u.id, u.offset, &hashes.sha256).await?;
+    // A part's bytes are not the whole file its metadata may describe.
     if let Some(claimed) = &u.claimed_sha256
+        && u.concat != Concat::Partial
         && *claimed != hashes.sha256
     {
         // The bytes are not the file the client described; which of them is wrong cannot be

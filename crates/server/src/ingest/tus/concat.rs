@@ -78,8 +78,12 @@ pub async fn create_final(
     upload.offset = length;
     upload.content_sha256 = Some(hashes.sha256.clone());
     upload.parts = parts.iter().map(|p| p.id.clone()).collect();
+    // Held until it is complete, so housekeeping or a HEAD never finishes it a second time.
+    let held = app.upload_locks.try_acquire(&upload.id);
     uploads::insert(&app.db, &upload).await?;
-    match complete::complete(app, &upload, hashes).await? {
+    let finished = complete::complete(app, &upload, hashes).await;
+    drop(held);
+    match finished? {
         Finished::Video(v) => Ok(Some(v)),
         Finished::Partial => Ok(None),
     }

@@ -130,7 +130,12 @@ pub async fn create(
         return Err(TusError::new(400, "an empty file cannot become a video"));
     }
     limits::check_new(&app, &caller.0.id, length.unwrap_or(0), &upload.filename).await?;
+    limits::check_open_uploads(&app, &caller.0.id).await?;
     upload.length = length.map(|l| l as i64);
+    // Everything about the first bytes is checked before the upload exists.
+    let has_body = header_str(&headers, "content-type") == Some(OFFSET_CONTENT_TYPE);
+    let checksum = Checksum::parse(&headers)?;
+    let content_length = parse_u64(&headers, "content-length")?;
 
     // Row first, bytes second: housekeeping removes a file without a row, and a row whose file
     // is missing simply starts again from zero.
@@ -151,16 +156,15 @@ pub async fn create(
     );
 
     // creation-with-upload: the first bytes may come with the POST.
-    let has_body = header_str(&headers, "content-type") == Some(OFFSET_CONTENT_TYPE);
     if has_body {
         let incoming = receive::Incoming {
             offset: 0,
-            checksum: Checksum::parse(&headers)?,
-            content_length: parse_u64(&headers, "content-length")?,
+            checksum,
+            content_length,
             new_length: None,
             body,
         };
-        match receive::write_bytes(&app, &upload.id, incoming).await {
+        match receive::write_bytes(&app, &caller.0.id, &upload.id, incoming).await {
             Ok(outcome) => {
                 set(&mut res_headers, "upload-offset", outcome.offset);
                 if let Some(v) = outcome.video_id {
@@ -280,7 +284,7 @@ pub async fn patch(
         offset,
         complete,
         video_id,
-    } = receive::write_bytes(&app, &u.id, incoming).await?;
+    } = receive::write_bytes(&app, &caller.0.id, &u.id, incoming).await?;
     let mut h = HeaderMap::new();
     tus_headers(&mut h);
     set(&mut h, "upload-offset", offset);
@@ -308,6 +312,7 @@ pub async fn terminate(
     let held = app.upload_locks.acquire(&u.id).await?;
     remove_upload(&app, &u.id).await?;
     drop(held);
+    app.upload_locks.forget(&u.id);
     let mut h = HeaderMap::new();
     tus_headers(&mut h);
     Ok((StatusCode::NO_CONTENT, h).into_response())

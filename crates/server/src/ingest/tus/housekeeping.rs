@@ -18,6 +18,7 @@ const ORPHAN_AGE: Duration = Duration::from_secs(3600);
 pub async fn remove_upload(app: &App, id: &str) -> anyhow::Result<()> {
     uploads::delete(&app.db, id).await?;
     remove_part(app, id).await?;
+    // Forgotten only if nobody holds the lock; the holder forgets it after letting go.
     app.upload_locks.forget(id);
     Ok(())
 }
@@ -45,9 +46,9 @@ pub async fn purge_expired(app: &App) -> anyhow::Result<usize> {
         if uploads::delete_if_expired(&app.db, &id, now).await? {
             remove_part(app, &id).await?;
             purged += 1;
+            drop(held);
+            app.upload_locks.forget(&id);
         }
-        drop(held);
-        app.upload_locks.forget(&id);
     }
     Ok(purged)
 }

@@ -54,6 +54,21 @@ pub async fn check_new(
     disk_guard(app, length, Guard::NewUpload)
 }
 
+/// Unfinished uploads one user may have open at once (a deferred length costs no quota, so
+/// this is what bounds them).
+const MAX_OPEN_UPLOADS: i64 = 100;
+
+/// Refuses a new upload to someone with too many unfinished ones.
+pub async fn check_open_uploads(app: &App, owner_id: &str) -> Result<(), TusError> {
+    if uploads::unfinished_count(&app.db, owner_id).await? >= MAX_OPEN_UPLOADS {
+        return Err(TusError::new(
+            429,
+            format!("you have {MAX_OPEN_UPLOADS} unfinished uploads; finish or delete some first"),
+        ));
+    }
+    Ok(())
+}
+
 /// Bytes the owner may still add, or `None` without a quota.
 async fn quota_left(app: &App, owner_id: &str) -> Result<Option<u64>, TusError> {
     let quota = app.config.user_quota_bytes;

@@ -34,6 +34,8 @@ struct Slot {
 #[derive(Default)]
 pub struct UploadLocks {
     map: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Bodies being received, bounded (see [`super::admission`]).
+    pub admission: super::admission::Admission,
 }
 
 /// A held upload lock, with the signal that someone else wants it.
@@ -91,10 +93,16 @@ impl UploadLocks {
         })
     }
 
-    /// Drops the bookkeeping of an upload that is finished or gone.
+    /// Drops the bookkeeping of an upload that is finished or gone, unless a request still holds
+    /// or waits for its lock (a new slot beside it would let two requests write at once).
     pub fn forget(&self, id: &str) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(id);
+        let idle = map.get(id).is_some_and(|slot| {
+            Arc::strong_count(slot) == 1 && Arc::strong_count(&slot.state) == 1
+        });
+        if idle {
+            map.remove(id);
+        }
     }
 }
 

@@ -15,8 +15,10 @@
 //! - [`complete`]: an upload becoming a video, and finishing one a crash interrupted.
 //! - [`concat`]: final uploads joined from partial ones.
 //! - [`check`]: the duplicate check before an upload.
-//! - [`limits`], [`locks`], [`housekeeping`]: what may start, who may write, what is removed.
+//! - [`limits`], [`admission`], [`locks`], [`housekeeping`]: what may start, how many bodies
+//!   arrive at once, who may write, what is removed.
 
+pub mod admission;
 pub mod check;
 pub mod complete;
 pub mod concat;

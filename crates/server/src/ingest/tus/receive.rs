@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::app::App;
-use crate::db::uploads::{self, Upload};
+use crate::db::uploads::{self, Concat, Upload};
 use crate::ingest::hashing::{Hasher, hash_stream};
 
 use super::complete::{self, Finished};
@@ -37,6 +37,8 @@ const CHECKPOINT: u64 = 64 << 20;
 const BODY_IDLE: Duration = Duration::from_secs(60);
 /// When another request wants the upload, a body idle this long gives way.
 const STALLED: Duration = Duration::from_secs(3);
+/// The least a body must bring per [`BODY_IDLE`] to keep its connection (about 1 KiB/s).
+const MIN_PER_WINDOW: u64 = 64 << 10;
 
 /// What a client sent: where it believes the upload is, and the body.
 pub struct Incoming {
@@ -57,14 +59,22 @@ pub struct WriteOutcome {
 /// Appends a request body to an upload under its lock.
 pub async fn write_bytes(
     app: &App,
+    owner_id: &str,
     id: &str,
     incoming: Incoming,
 ) -> Result<WriteOutcome, TusError> {
+    let admitted = app.upload_locks.admission.enter(owner_id)?;
     let held = app.upload_locks.acquire(id).await?;
     let task = receive(app.clone(), id.to_owned(), incoming, held).in_current_span();
-    tokio::spawn(task)
+    let result = tokio::spawn(task)
         .await
-        .map_err(|e| anyhow::anyhow!("upload task failed: {e}"))?
+        .map_err(|e| anyhow::anyhow!("upload task failed: {e}"))?;
+    drop(admitted);
+    if result.is_err() && matches!(uploads::get(&app.db, id).await, Ok(None)) {
+        // Discarded (a wrong promised hash): its lock is not needed any more.
+        app.upload_locks.forget(id);
+    }
+    result
 }
 
 async fn receive(
@@ -81,9 +91,6 @@ async fn receive(
     let mut u = uploads::get(&app.db, &id)
         .await?
         .ok_or_else(TusError::not_found)?;
-    if let Some(len) = incoming.new_length {
-        fix_length(&app, &mut u, len).await?;
-    }
     if !u.is_complete() && u.length == Some(u.offset) {
         // Every byte arrived earlier but the upload was never finished (a crash).
         complete::finish_received(&app, &u, &mut state).await?;
@@ -92,6 +99,8 @@ async fn receive(
             .ok_or_else(TusError::not_found)?;
     }
     if u.is_complete() {
+        // Nothing will be written: the lock is not needed while the body is read.
+        drop(state);
         return confirm_complete(&u, incoming).await;
     }
 
@@ -110,6 +119,12 @@ async fn receive(
                 incoming.offset
             ),
         ));
+    }
+    if let Some(len) = incoming.new_length
+        && let Err(e) = fix_length(&app, &mut u, len).await
+    {
+        *state = Some(hasher);
+        return Err(e);
     }
     let room = match u.length {
         Some(l) => (l as u64).saturating_sub(start),
@@ -157,11 +172,12 @@ async fn receive(
     }
     uploads::set_offset(&app.db, &id, new_offset as i64, refreshed_expiry(&app)).await?;
     *state = new_state;
-    if let Some(f) = failure {
+    let complete_now = u.length == Some(new_offset as i64);
+    if !complete_now && let Some(f) = failure {
         return Err(f);
     }
 
-    if u.length == Some(new_offset as i64) {
+    if complete_now {
         u.offset = new_offset as i64;
         let hashes = match state.take() {
             Some(h) => h.finish(),
@@ -173,6 +189,10 @@ async fn receive(
         };
         drop(state);
         app.upload_locks.forget(&id);
+        // Every byte is here; what went past the end was refused.
+        if let Some(f) = failure {
+            return Err(f);
+        }
         return Ok(WriteOutcome {
             offset: new_offset as i64,
             complete: true,
@@ -197,6 +217,9 @@ fn too_long_message(room: u64) -> TusError {
 async fn fix_length(app: &App, u: &mut Upload, len: u64) -> Result<(), TusError> {
     match u.length {
         None => {
+            if len == 0 && u.concat != Concat::Partial {
+                return Err(TusError::new(400, "an empty file cannot become a video"));
+            }
             if (len as i64) < u.offset {
                 return Err(TusError::new(
                     400,
@@ -237,7 +260,7 @@ async fn confirm_complete(u: &Upload, incoming: Incoming) -> Result<WriteOutcome
         ));
     }
     let mut stream = incoming.body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    while let Ok(Some(chunk)) = tokio::time::timeout(BODY_IDLE, stream.next()).await {
         if chunk.is_ok_and(|c| !c.is_empty()) {
             return Err(TusError::new(
                 413,
@@ -353,6 +376,11 @@ async fn pipe_body(
     let mut end = End::Finished;
     let mut last_bytes = Instant::now();
     let mut give_way = false;
+    // A body must bring at least MIN_PER_WINDOW bytes per BODY_IDLE: a trickle would otherwise
+    // hold the upload's lock and two threads for as long as it likes.
+    let mut window_start = Instant::now();
+    let mut window_bytes: u64 = 0;
+    let mut db_error: Option<anyhow::Error> = None;
     loop {
         let quiet_limit = if give_way { STALLED } else { BODY_IDLE };
         tokio::select! {
@@ -365,7 +393,6 @@ async fn pipe_body(
                         break;
                     }
                 };
-                last_bytes = Instant::now();
                 if taken + chunk.len() as u64 > room {
                     end = End::TooLong;
                     break;
@@ -374,9 +401,21 @@ async fn pipe_body(
                     c.update(&chunk);
                 }
                 taken += chunk.len() as u64;
+                window_bytes += chunk.len() as u64;
                 // The writer only hangs up when a write failed; its error is collected below.
                 if write_tx.send(chunk.clone()).await.is_err() || hash_tx.send(chunk).await.is_err() {
                     break;
+                }
+                // Quiet time is the client's, not ours: counted from after our own waits.
+                last_bytes = Instant::now();
+                if last_bytes - window_start >= BODY_IDLE {
+                    if window_bytes < MIN_PER_WINDOW {
+                        tracing::info!(upload = %id, "the body trickles too slowly; keeping what arrived");
+                        end = End::Cut;
+                        break;
+                    }
+                    window_start = last_bytes;
+                    window_bytes = 0;
                 }
             }
             _ = release_wanted.changed(), if !give_way => give_way = true,
@@ -388,13 +427,23 @@ async fn pipe_body(
         }
         if synced_rx.has_changed().unwrap_or(false) {
             let durable = *synced_rx.borrow_and_update();
-            uploads::set_offset(&app.db, id, (start + durable) as i64, refreshed_expiry(app))
-                .await?;
+            if let Err(e) =
+                uploads::set_offset(&app.db, id, (start + durable) as i64, refreshed_expiry(app))
+                    .await
+            {
+                // Stop, but only after the writer is done with the file (below).
+                db_error = Some(e);
+                break;
+            }
+            last_bytes = Instant::now();
         }
     }
     drop((write_tx, hash_tx));
     let (written, write_error) = writer.await.map_err(anyhow::Error::from)?;
     let hashed = hashing.await.map_err(anyhow::Error::from)?;
+    if let Some(e) = db_error {
+        return Err(e.into());
+    }
     let refusal = (end == End::TooLong).then(|| too_long_message(room));
     Ok((
         Received {
@@ -438,7 +487,7 @@ fn write_all(
             continue;
         }
         if let Err(e) = flush(&mut file, &mut buf, &mut written) {
-            return (written, Some(e));
+            return (durable(&file, written, last_sync), Some(e));
         }
         if let Some(tx) = &synced
             && written - last_sync >= CHECKPOINT
@@ -451,11 +500,19 @@ fn write_all(
         }
     }
     if let Err(e) = flush(&mut file, &mut buf, &mut written) {
-        return (written, Some(e));
+        return (durable(&file, written, last_sync), Some(e));
     }
     match file.sync_data() {
         Ok(()) => (written, None),
         Err(e) => (last_sync, Some(e)),
+    }
+}
+
+/// After a failed write: the bytes written so far count only if they can still be synced.
+fn durable(file: &std::fs::File, written: u64, last_sync: u64) -> u64 {
+    match file.sync_data() {
+        Ok(()) => written,
+        Err(_) => last_sync,
     }
 }
 
