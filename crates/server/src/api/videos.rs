@@ -142,6 +142,7 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let video = visible(&app, &caller, &id).await?;
     let Json(patch) = body?;
+    let mut changes = serde_json::Map::new();
     if let Some(title) = patch.title {
         let title = title.trim();
         if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
@@ -150,15 +151,17 @@ async fn update(
             ));
         }
         videos::set_title(&app.db, &video.id, title).await?;
+        changes.insert("title".into(), title.into());
     }
     let updated = videos::get(&app.db, &video.id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    // The event says what this request changed (a concurrent one may have changed more).
     app.publish(NewEvent::video(
         kind::VIDEO_UPDATED,
         &updated.owner_id,
         &updated.id,
-        json!({ "title": updated.title, "status": updated.status }),
+        Value::Object(changes),
     ))
     .await;
     Ok(Json(video_json(&updated)))

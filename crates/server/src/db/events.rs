@@ -21,8 +21,9 @@ fn from_row(r: &AnyRow) -> Result<Event> {
     })
 }
 
-/// Appends an event; returns its id.
-pub async fn insert(db: &Db, e: &NewEvent) -> Result<i64> {
+/// Appends an event; returns its id. Takes a connection so the event can share the
+/// transaction of the change it describes.
+pub async fn insert(conn: &mut sqlx::AnyConnection, e: &NewEvent) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO events (at, kind, owner_id, video_id, job_id, data) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -33,7 +34,7 @@ pub async fn insert(db: &Db, e: &NewEvent) -> Result<i64> {
     .bind(e.video_id.as_deref())
     .bind(e.job_id.as_deref())
     .bind(e.data.to_string())
-    .fetch_one(&db.pool)
+    .fetch_one(conn)
     .await?;
     Ok(row.try_get("id")?)
 }

@@ -40,6 +40,18 @@ pub struct EventBus {
     pub closed: CancellationToken,
 }
 
+/// See [`EventBus::appending`].
+pub struct AppendTurn<'a> {
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+    wake: &'a Notify,
+}
+
+impl Drop for AppendTurn<'_> {
+    fn drop(&mut self) {
+        self.wake.notify_one();
+    }
+}
+
 impl Default for EventBus {
     fn default() -> Self {
         EventBus {
@@ -65,14 +77,23 @@ impl EventBus {
     /// Appends an event. Never fails the caller: an event that cannot be written is logged and
     /// lost, the work it describes is not.
     pub async fn publish(&self, db: &Db, event: NewEvent) {
-        let guard = self.append.lock().await;
-        let written = table::insert(db, &event).await;
-        drop(guard);
-        match written {
-            Ok(_) => self.wake.notify_one(),
-            Err(e) => {
-                tracing::warn!(kind = event.kind, error = %format!("{e:#}"), "event not recorded")
-            }
+        let _turn = self.appending().await;
+        let written = match db.pool.acquire().await {
+            Ok(mut conn) => table::insert(&mut conn, &event).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = written {
+            tracing::warn!(kind = event.kind, error = %format!("{e:#}"), "event not recorded");
+        }
+    }
+
+    /// This process's turn to append events: hold it across the transaction that inserts them
+    /// (with [`table::insert`]) and commits, so events describing a change are committed with
+    /// it and in id order. The tail is woken when the turn ends.
+    pub async fn appending(&self) -> AppendTurn<'_> {
+        AppendTurn {
+            _guard: self.append.lock().await,
+            wake: &self.wake,
         }
     }
 

@@ -36,8 +36,10 @@ const QUEUE: usize = 256;
 const MAX_MESSAGE: usize = 16 << 10;
 /// WebSocket pings keep idle connections alive through proxies and find dead peers.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long a closing handshake may take before the connection is simply dropped.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long a closing handshake may take before the connection is simply dropped. Generous:
+/// a slow client may still be reading its backlog, and the close frame (with its reason) comes
+/// after it. Memory stays bounded meanwhile: nothing more is queued.
+const CLOSE_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,12 +194,23 @@ async fn session(
     if let Some(frame) = closing {
         tracing::info!(code = frame.code, reason = %frame.reason, "closing a WebSocket client");
         let _ = close_tx.send(frame);
-        if tokio::time::timeout(CLOSE_GRACE * 2, writer).await.is_err() {
-            tracing::info!("the client did not take its close frame; dropped");
+        // The closing handshake: read (and drop) what the client still sends until its own
+        // close arrives. Hanging up with its messages unread would reset the connection and
+        // lose what it has not read yet, the close frame and its reason included.
+        let handshake = async {
+            while let Some(Ok(msg)) = incoming.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        if tokio::time::timeout(CLOSE_GRACE, handshake).await.is_err() {
+            tracing::info!("the client did not finish closing; dropped");
         }
+        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
     } else {
         drop(out);
-        let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::db::users::User;
-use crate::db::{self, videos};
+use crate::db::{self, events, videos};
 use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::hashing::{self, ContentHashes, FileIdentity};
@@ -258,6 +258,8 @@ fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// The transaction that makes a placed file a video with queued processing.
 pub async fn insert_video_and_job(app: &App, record: &IngestRecord) -> anyhow::Result<()> {
+    // The events go in with the rows: nobody can see the job start before it was queued.
+    let turn = app.events.appending().await;
     let mut tx = app.db.pool.begin().await?;
     let title = title_from_filename(&record.original_filename);
     videos::insert(
@@ -286,23 +288,24 @@ pub async fn insert_video_and_job(app: &App, record: &IngestRecord) -> anyhow::R
         },
     )
     .await?;
-    tx.commit().await?;
-    app.jobs_added.notify_waiters();
-    app.publish(NewEvent::video(
+    let created = NewEvent::video(
         kind::VIDEO_CREATED,
         &record.owner_id,
         &record.id,
         json!({ "title": title, "status": "queued", "source": record.source }),
-    ))
-    .await;
-    app.publish(NewEvent::job(
+    );
+    let queued = NewEvent::job(
         kind::JOB_QUEUED,
         Some(&record.owner_id),
         Some(&record.id),
         &job_id,
         json!({ "state": "queued", "kind": PROCESS_JOB }),
-    ))
-    .await;
+    );
+    events::insert(&mut tx, &created).await?;
+    events::insert(&mut tx, &queued).await?;
+    tx.commit().await?;
+    drop(turn);
+    app.jobs_added.notify_waiters();
     tracing::info!(video = %record.id, file = %record.original_filename, "registered");
     Ok(())
 }
