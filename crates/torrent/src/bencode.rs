@@ -449,7 +449,9 @@ mod tests {
 
     #[test]
     fn rejects_truncated_input() {
-        for input in ["", "i", "i12", "l", "li1e", "d", "d1:a", "5:abc", "12", "d1:ai1e"] {
+        for input in [
+            "", "i", "i12", "l", "li1e", "d", "d1:a", "5:abc", "12", "d1:ai1e",
+        ] {
             assert!(
                 matches!(err(input), DecodeError::Truncated { .. }),
                 "{input:?}: {:?}",
@@ -460,10 +462,7 @@ mod tests {
 
     #[test]
     fn rejects_lengths_beyond_the_input_without_allocating() {
-        assert_eq!(
-            err("99999999999:x"),
-            DecodeError::Truncated { offset: 13 }
-        );
+        assert_eq!(err("99999999999:x"), DecodeError::Truncated { offset: 13 });
         assert_eq!(
             err("99999999999999999999999999:x"),
             DecodeError::LengthOverflow { offset: 0 }

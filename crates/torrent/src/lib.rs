@@ -3,5 +3,43 @@
 //!
 //! No HTTP framework and no database: the server passes query strings and file paths in, and
 //! gets bencoded bytes and typed values out.
+//!
+//! Making a torrent for a video file with a web seed:
+//!
+//! ```no_run
+//! use dailies_torrent::{TorrentSpec, create_torrent};
+//!
+//! let mut spec = TorrentSpec::single_file("media/abc/playable.mp4", "clip.mp4");
+//! spec.announce = Some("https://dailies.example/announce".into());
+//! spec.web_seeds.push("https://dailies.example/api/videos/abc/media?dl=TOKEN".into());
+//! let torrent = create_torrent(&spec)?;
+//! std::fs::write("media/abc/playable.torrent", &torrent.bytes)?;
+//! let magnet = torrent
+//!     .magnet()
+//!     .with_exact_source("https://dailies.example/api/videos/abc/torrent")
+//!     .to_uri();
+//! # let _ = magnet;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod bencode;
+mod create;
+mod error;
+mod hash_pass;
+mod hex;
+mod info_hash;
+mod magnet;
+mod merkle;
+mod metainfo;
+pub mod percent;
+pub mod piece_size;
+mod v1_pieces;
+
+pub use create::{
+    Content, CreatedTorrent, SourceFile, TorrentSpec, TorrentVersion, create_torrent,
+    create_torrent_with_progress,
+};
+pub use error::{CreateError, MetainfoError};
+pub use info_hash::InfoHashes;
+pub use magnet::Magnet;
+pub use metainfo::read_info_hashes;
