@@ -33,6 +33,7 @@ mod merkle;
 mod metainfo;
 pub mod percent;
 pub mod piece_size;
+pub mod tracker;
 mod v1_pieces;
 
 pub use create::{
