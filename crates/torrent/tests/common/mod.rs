@@ -99,6 +99,8 @@ pub fn run_with_limit(command: &mut Command, limit: Duration) -> Output {
 pub struct SeenRequest {
     pub method: String,
     pub path: String,
+    /// Path and query as sent.
+    pub target: String,
     pub range: Option<String>,
     pub status: u16,
 }
@@ -201,6 +203,7 @@ fn handle(stream: TcpStream, files: &HashMap<String, Vec<u8>>) -> Option<SeenReq
     Some(SeenRequest {
         method,
         path,
+        target,
         range,
         status,
     })
