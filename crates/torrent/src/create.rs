@@ -62,12 +62,17 @@ pub struct TorrentSpec {
 }
 
 impl TorrentSpec {
-    /// A hybrid torrent of one file, dated now, with no tracker or web seed yet.
+    /// A torrent of one file, dated now, with no tracker or web seed yet.
+    ///
+    /// It is v1 unless `version` is changed: every client reads v1, while some still in wide use
+    /// get hybrid torrents wrong (aria2 1.36, Debian 12's, hashes the v1 part without the empty
+    /// keys of `file tree`, so it announces an info hash no tracker knows; its web seed download
+    /// still works). Set [`TorrentVersion::Hybrid`] when v2 clients matter more.
     pub fn single_file(path: impl Into<PathBuf>, name: impl Into<String>) -> TorrentSpec {
         TorrentSpec {
             name: name.into(),
             content: Content::SingleFile(path.into()),
-            version: TorrentVersion::Hybrid,
+            version: TorrentVersion::V1,
             piece_length: None,
             announce: None,
             web_seeds: Vec::new(),

@@ -178,6 +178,7 @@ fn libtorrent_agrees_on_hashes_and_verifies_our_pieces() {
         made.push((label, create_torrent(&spec).unwrap()));
     }
     let mut private = TorrentSpec::single_file(&clip_path, "clip.mp4");
+    private.version = TorrentVersion::Hybrid;
     private.private = true;
     private.announce = Some("http://127.0.0.1:9/announce".into());
     made.push(("hybrid private", create_torrent(&private).unwrap()));

@@ -236,3 +236,73 @@ pub fn write(dir: &Path, name: &str, data: &[u8]) -> std::path::PathBuf {
     std::fs::write(&path, data).expect("write test file");
     path
 }
+
+/// Serves a [`dailies_torrent::tracker::Tracker`] over plain HTTP at `/announce` and `/scrape`,
+/// the way the server will mount it: query string and the connection's address in, the body out.
+pub struct TrackerServer {
+    pub addr: SocketAddr,
+    pub tracker: Arc<dailies_torrent::tracker::Tracker>,
+    pub seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl TrackerServer {
+    pub fn start(tracker: dailies_torrent::tracker::Tracker) -> TrackerServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let tracker = Arc::new(tracker);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (t, log) = (Arc::clone(&tracker), Arc::clone(&seen));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (t, log) = (Arc::clone(&t), Arc::clone(&log));
+                std::thread::spawn(move || serve_tracker(stream, &t, &log));
+            }
+        });
+        TrackerServer {
+            addr,
+            tracker,
+            seen,
+        }
+    }
+
+    pub fn announce_url(&self) -> String {
+        format!("http://{}/announce", self.addr)
+    }
+}
+
+fn serve_tracker(
+    stream: TcpStream,
+    tracker: &dailies_torrent::tracker::Tracker,
+    log: &Mutex<Vec<String>>,
+) -> Option<()> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let peer_ip = stream.peer_addr().ok()?.ip();
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let target = request_line.split_whitespace().nth(1)?.to_string();
+    log.lock().unwrap().push(target.clone());
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let body = match path {
+        "/announce" => tracker.announce(query, peer_ip),
+        "/scrape" => tracker.scrape(query, peer_ip),
+        _ => dailies_torrent::tracker::failure("not a tracker path"),
+    };
+    let mut stream = stream;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(&body).ok()?;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    Some(())
+}
