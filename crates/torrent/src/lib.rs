@@ -24,6 +24,7 @@
 
 pub mod bencode;
 mod create;
+mod edit;
 mod error;
 mod hash_pass;
 mod hex;
@@ -40,6 +41,7 @@ pub use create::{
     Content, CreatedTorrent, SourceFile, TorrentSpec, TorrentVersion, create_torrent,
     create_torrent_with_progress,
 };
+pub use edit::{with_announce, with_web_seeds};
 pub use error::{CreateError, MetainfoError};
 pub use info_hash::InfoHashes;
 pub use magnet::Magnet;

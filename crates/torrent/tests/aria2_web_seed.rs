@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use dailies_torrent::{TorrentSpec, TorrentVersion, create_torrent};
+use dailies_torrent::{
+    TorrentSpec, TorrentVersion, create_torrent, read_info_hashes, with_web_seeds,
+};
 
 /// aria2c needs a BitTorrent listening port from 1024 up; one the system just handed out is free.
 fn free_port() -> u16 {
@@ -28,10 +30,17 @@ fn download_through_web_seed(version: TorrentVersion) {
 
     let mut spec = TorrentSpec::single_file(&source, "clip.mp4");
     spec.version = version;
-    // A query string, as our per-video download tokens will have.
-    spec.web_seeds = vec![server.url("/api/videos/abc/media?dl=token123")];
+    spec.web_seeds = vec![server.url("/api/videos/abc/media?dl=revoked")];
     let torrent = create_torrent(&spec).unwrap();
-    let torrent_path = common::write(dir.path(), "clip.torrent", &torrent.bytes);
+    // As the server will: one stored torrent, its web seed swapped per download for a URL with
+    // a fresh token, without hashing again and without changing the info hash.
+    let bytes = with_web_seeds(
+        &torrent.bytes,
+        &[server.url("/api/videos/abc/media?dl=token123")],
+    )
+    .unwrap();
+    assert_eq!(read_info_hashes(&bytes).unwrap(), torrent.info_hashes);
+    let torrent_path = common::write(dir.path(), "clip.torrent", &bytes);
     let out_dir = dir.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
 
