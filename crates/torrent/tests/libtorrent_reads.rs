@@ -12,8 +12,8 @@ use dailies_torrent::{
     Content, CreatedTorrent, SourceFile, TorrentSpec, TorrentVersion, create_torrent,
 };
 
-/// For each .torrent: load it, print the hashes libtorrent computes, then let it check the data
-/// in the save path and print whether it considers the download complete.
+/// For each `.torrent` and save path pair: load it, print the hashes libtorrent computes, then let
+/// it check the data in the save path and print how many pieces it found valid.
 const SCRIPT: &str = r#"
 import sys, time
 import libtorrent as lt
@@ -22,8 +22,8 @@ session = lt.session({
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
     "alert_mask": 0,
 })
-save_path = sys.argv[1]
-for path in sys.argv[2:]:
+args = sys.argv[1:]
+for path, save_path in zip(args[0::2], args[1::2]):
     ti = lt.torrent_info(path)
     ih = ti.info_hashes()
     v1 = str(ih.v1) if ih.has_v1() else "-"
@@ -35,7 +35,8 @@ for path in sys.argv[2:]:
     deadline = time.time() + 60
     while time.time() < deadline:
         status = handle.status()
-        if status.state in (lt.torrent_status.seeding, lt.torrent_status.finished) or status.errc.value() != 0:
+        checked = status.state in (lt.torrent_status.seeding, lt.torrent_status.finished, lt.torrent_status.downloading)
+        if checked or status.errc.value() != 0:
             break
         time.sleep(0.05)
     status = handle.status()
@@ -52,14 +53,13 @@ struct Seen {
     error: String,
 }
 
-fn libtorrent_view(save_path: &std::path::Path, torrents: &[std::path::PathBuf]) -> Vec<Seen> {
+fn libtorrent_view(torrents: &[(std::path::PathBuf, std::path::PathBuf)]) -> Vec<Seen> {
     let python = common::python_with_libtorrent();
     let output = common::run_with_limit(
         Command::new(python)
             .arg("-c")
             .arg(SCRIPT)
-            .arg(save_path)
-            .args(torrents),
+            .args(torrents.iter().flat_map(|(t, save)| [t, save])),
         Duration::from_secs(240),
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -183,14 +183,34 @@ fn libtorrent_agrees_on_hashes_and_verifies_our_pieces() {
     private.announce = Some("http://127.0.0.1:9/announce".into());
     made.push(("hybrid private", create_torrent(&private).unwrap()));
 
-    let torrent_paths: Vec<_> = made
+    let mut jobs: Vec<_> = made
         .iter()
         .enumerate()
-        .map(|(i, (_, t))| common::write(dir.path(), &format!("{i}.torrent"), &t.bytes))
+        .map(|(i, (_, t))| {
+            let path = common::write(dir.path(), &format!("{i}.torrent"), &t.bytes);
+            (path, data_dir.clone())
+        })
         .collect();
-    let seen = libtorrent_view(&data_dir, &torrent_paths);
-    assert_eq!(seen.len(), made.len());
+    // The same hybrid torrent over a copy with one byte changed in its second piece: libtorrent
+    // must find exactly that piece bad, which shows the check above is a real one.
+    let corrupt_dir = dir.path().join("corrupt");
+    std::fs::create_dir_all(&corrupt_dir).unwrap();
+    let mut corrupt = clip.clone();
+    let hybrid = &made[1].1;
+    corrupt[hybrid.piece_length as usize + 100] ^= 0xff;
+    common::write(&corrupt_dir, "clip.mp4", &corrupt);
+    jobs.push((jobs[1].0.clone(), corrupt_dir));
+
+    let seen = libtorrent_view(&jobs);
+    assert_eq!(seen.len(), made.len() + 1);
     for ((label, created), seen) in made.iter().zip(&seen) {
         check(created, seen, label);
     }
+    let corrupted = &seen[made.len()];
+    assert_eq!(corrupted.v1, hybrid.info_hashes.v1_hex().unwrap());
+    assert_eq!(
+        corrupted.verified_pieces,
+        corrupted.num_pieces - 1,
+        "libtorrent should reject exactly the corrupted piece"
+    );
 }
