@@ -105,11 +105,12 @@ impl CreatedTorrent {
     /// A magnet link with the name, tracker and web seeds filled in; add the .torrent's own URL
     /// with [`Magnet::with_exact_source`].
     pub fn magnet(&self) -> Magnet {
-        let mut magnet = Magnet::new(self.info_hashes);
-        magnet.display_name = Some(self.name.clone());
-        magnet.trackers.extend(self.announce.iter().cloned());
-        magnet.web_seeds = self.web_seeds.clone();
-        magnet
+        Magnet::for_torrent(
+            self.info_hashes,
+            &self.name,
+            self.announce.as_deref(),
+            &self.web_seeds,
+        )
     }
 }
 

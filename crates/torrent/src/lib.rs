@@ -45,4 +45,4 @@ pub use edit::{with_announce, with_web_seeds};
 pub use error::{CreateError, MetainfoError};
 pub use info_hash::InfoHashes;
 pub use magnet::Magnet;
-pub use metainfo::read_info_hashes;
+pub use metainfo::{TorrentSummary, read_info_hashes, read_torrent};

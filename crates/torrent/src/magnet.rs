@@ -30,6 +30,22 @@ impl Magnet {
         }
     }
 
+    /// The link for a torrent: `dn`, `tr` and `ws` filled from its metainfo.
+    pub fn for_torrent(
+        info_hashes: InfoHashes,
+        name: &str,
+        announce: Option<&str>,
+        web_seeds: &[String],
+    ) -> Magnet {
+        Magnet {
+            info_hashes,
+            display_name: Some(name.to_string()),
+            trackers: announce.map(str::to_string).into_iter().collect(),
+            web_seeds: web_seeds.to_vec(),
+            exact_sources: Vec::new(),
+        }
+    }
+
     pub fn with_exact_source(mut self, url: impl Into<String>) -> Magnet {
         self.exact_sources.push(url.into());
         self

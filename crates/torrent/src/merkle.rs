@@ -243,6 +243,29 @@ mod tests {
         assert_eq!(Some(root_of(&mut layer, pad_piece_hash(2))), h.pieces_root);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_length_piece_size_and_split_matches_the_definition(
+            len in 0usize..300_000,
+            piece_shift in 0u32..4,
+            split in 1usize..70_000,
+        ) {
+            let piece = BLOCK_SIZE << piece_shift;
+            let d = data(len);
+            let h = hash(&d, piece, split);
+            if len == 0 {
+                proptest::prop_assert_eq!(h.pieces_root, None);
+            } else {
+                proptest::prop_assert_eq!(h.pieces_root, Some(reference_root(&d, piece)));
+            }
+            let pieces = (len as u64).div_ceil(piece) as usize;
+            let expected_layer = if len as u64 > piece { pieces } else { 0 };
+            proptest::prop_assert_eq!(h.piece_layer.len(), expected_layer);
+        }
+    }
+
     #[test]
     fn file_of_exactly_one_piece_needs_no_layer() {
         let piece = 4 * BLOCK_SIZE;

@@ -6,7 +6,7 @@ use std::path::Path;
 use dailies_torrent::bencode::{self, Value};
 use dailies_torrent::{
     Content, CreateError, SourceFile, TorrentSpec, TorrentVersion, create_torrent,
-    create_torrent_with_progress, read_info_hashes,
+    create_torrent_with_progress, read_info_hashes, read_torrent,
 };
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
@@ -475,4 +475,32 @@ fn refuses_bad_names_paths_and_piece_lengths() {
     assert!(matches!(create_torrent(&s), Err(CreateError::NoFiles)));
     s.content = Content::SingleFile(dir.path().join("missing"));
     assert!(matches!(create_torrent(&s), Err(CreateError::Io { .. })));
+}
+
+#[test]
+fn a_stored_torrent_reads_back_as_what_was_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let piece = 16 * 1024;
+    let mut s = spec(dir.path(), "reel", TorrentVersion::Hybrid);
+    s.content = Content::Files(vec![
+        SourceFile {
+            path: vec!["a".into()],
+            source: write(dir.path(), "a", &content(piece + 5, 13)),
+        },
+        SourceFile {
+            path: vec!["b".into()],
+            source: write(dir.path(), "b", &content(3, 14)),
+        },
+    ]);
+    s.private = true;
+    let created = create_torrent(&s).unwrap();
+    let summary = read_torrent(&created.bytes).unwrap();
+    assert_eq!(summary.name, "reel");
+    assert_eq!(summary.info_hashes, created.info_hashes);
+    assert_eq!(summary.total_length, (piece + 8) as u64);
+    assert_eq!(summary.piece_length, created.piece_length);
+    assert_eq!(summary.announce, created.announce);
+    assert_eq!(summary.web_seeds, created.web_seeds);
+    assert!(summary.private);
+    assert_eq!(summary.magnet().to_uri(), created.magnet().to_uri());
 }
