@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::bencode::DecodeError;
 
+/// Why a torrent could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
     #[error("cannot read {path}: {source}")]
@@ -27,6 +28,22 @@ pub enum CreateError {
     InvalidPieceLength(u64),
     #[error("creation was cancelled")]
     Cancelled,
+}
+
+impl CreateError {
+    /// Whether trying again cannot help (a job queue's retry decision): a bad name or layout
+    /// stays bad, while a read error, a file still being written, or a cancel may not recur.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            CreateError::Io { .. } | CreateError::FileChanged { .. } | CreateError::Cancelled => {
+                false
+            }
+            CreateError::NoFiles
+            | CreateError::InvalidName(_)
+            | CreateError::ConflictingPaths(_)
+            | CreateError::InvalidPieceLength(_) => true,
+        }
+    }
 }
 
 /// Why bytes are not a torrent we can read.

@@ -4,6 +4,9 @@
 //! No HTTP framework and no database: the server passes query strings and file paths in, and
 //! gets bencoded bytes and typed values out.
 //!
+//! Making a torrent reads the whole file and keeps two cores busy: call it from a blocking
+//! context (`tokio::task::spawn_blocking`, a job worker), never on an async executor thread.
+//!
 //! Making a torrent for a video file with a web seed:
 //!
 //! ```no_run

@@ -49,6 +49,16 @@ while time.time() < deadline:
     time.sleep(0.1)
 "#;
 
+/// The seeder process, killed (by its own id) however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
@@ -76,21 +86,22 @@ fn aria2c_downloads_from_a_libtorrent_seeder_found_through_our_tracker() {
     server.tracker.allow_torrent(&torrent.info_hashes);
     let torrent_path = common::write(dir.path(), "clip.torrent", &torrent.bytes);
 
-    let mut seeder = Command::new(&python)
-        .arg("-c")
-        .arg(SEEDER)
-        .arg(&torrent_path)
-        .arg(&seed_dir)
-        .arg(free_port().to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the libtorrent seeder");
-    let mut seeder_out = BufReader::new(seeder.stdout.take().unwrap());
+    let mut seeder = KillOnDrop(
+        Command::new(&python)
+            .arg("-c")
+            .arg(SEEDER)
+            .arg(&torrent_path)
+            .arg(&seed_dir)
+            .arg(free_port().to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the libtorrent seeder"),
+    );
+    let mut seeder_out = BufReader::new(seeder.0.stdout.take().unwrap());
     let mut line = String::new();
     seeder_out.read_line(&mut line).unwrap();
     if line.trim() != "seeding" {
-        let _ = seeder.kill();
         panic!("libtorrent did not start seeding: {line:?}");
     }
     // Wait until our tracker has recorded the seeder.
@@ -111,7 +122,6 @@ fn aria2c_downloads_from_a_libtorrent_seeder_found_through_our_tracker() {
             break;
         }
         if start.elapsed() > Duration::from_secs(60) {
-            let _ = seeder.kill();
             panic!(
                 "the seeder never announced to our tracker; requests seen: {:?}",
                 server.seen.lock().unwrap()
@@ -138,8 +148,7 @@ fn aria2c_downloads_from_a_libtorrent_seeder_found_through_our_tracker() {
             .arg(&torrent_path),
         Duration::from_secs(150),
     );
-    let _ = seeder.kill();
-    let _ = seeder.wait();
+    drop(seeder);
     assert!(
         output.status.success(),
         "aria2c failed ({:?}):\n{}\n{}\ntracker saw: {:?}",

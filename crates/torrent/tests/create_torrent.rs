@@ -473,8 +473,12 @@ fn refuses_bad_names_paths_and_piece_lengths() {
     ));
     s.content = Content::Files(vec![]);
     assert!(matches!(create_torrent(&s), Err(CreateError::NoFiles)));
+    assert!(create_torrent(&s).unwrap_err().is_permanent());
     s.content = Content::SingleFile(dir.path().join("missing"));
-    assert!(matches!(create_torrent(&s), Err(CreateError::Io { .. })));
+    let missing = create_torrent(&s).unwrap_err();
+    assert!(matches!(missing, CreateError::Io { .. }));
+    // The file may yet appear (a job retries); a bad layout never improves.
+    assert!(!missing.is_permanent());
 }
 
 #[test]
