@@ -170,3 +170,100 @@ fn aria2c_downloads_from_a_libtorrent_seeder_found_through_our_tracker() {
         "aria2c never told the tracker it had finished: {seen:?}"
     );
 }
+
+/// Two libtorrent sessions in one process: a seeder over `seed_dir` and a downloader into
+/// `out_dir`, each on its own port, knowing nothing of each other but the tracker. Prints
+/// "done" when the downloader has every piece (checked by libtorrent against v1 and v2 hashes).
+const TWO_SESSIONS: &str = r#"
+import sys, time
+import libtorrent as lt
+torrent, seed_dir, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+def session():
+    return lt.session({
+        "listen_interfaces": "127.0.0.1:0",
+        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": 0,
+    })
+def add(s, save_path):
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(torrent)
+    params.save_path = save_path
+    return s.add_torrent(params)
+seed_session, leech_session = session(), session()
+seeder = add(seed_session, seed_dir)
+while not seeder.status().is_seeding:
+    time.sleep(0.05)
+try:
+    seeder.force_reannounce(0, -1, lt.reannounce_flags_t.ignore_min_interval)
+except Exception:
+    seeder.force_reannounce()
+time.sleep(0.5)
+leecher = add(leech_session, out_dir)
+deadline = time.time() + 120
+while time.time() < deadline:
+    status = leecher.status()
+    if status.is_seeding:
+        print("done", status.num_pieces, flush=True)
+        sys.exit(0)
+    time.sleep(0.1)
+print("timeout", leecher.status().num_pieces, flush=True)
+sys.exit(1)
+"#;
+
+#[test]
+fn libtorrent_peers_swarm_a_hybrid_torrent_through_our_tracker() {
+    let python = common::python_with_libtorrent();
+    let dir = tempfile::tempdir().unwrap();
+    let seed_dir = dir.path().join("seed");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let data = common::content(3 * 1024 * 1024 + 999, 8);
+    let source = common::write(&seed_dir, "clip.mp4", &data);
+
+    let server = common::TrackerServer::start(Tracker::new(TrackerConfig::default()));
+    let mut spec = TorrentSpec::single_file(&source, "clip.mp4");
+    spec.version = TorrentVersion::Hybrid;
+    spec.private = true;
+    spec.announce = Some(server.announce_url());
+    let torrent = create_torrent(&spec).unwrap();
+    server.tracker.allow_torrent(&torrent.info_hashes);
+    let torrent_path = common::write(dir.path(), "clip.torrent", &torrent.bytes);
+
+    let output = common::run_with_limit(
+        Command::new(&python)
+            .arg("-c")
+            .arg(TWO_SESSIONS)
+            .arg(&torrent_path)
+            .arg(&seed_dir)
+            .arg(&out_dir),
+        Duration::from_secs(170),
+    );
+    assert!(
+        output.status.success(),
+        "libtorrent did not complete the download: {}\n{}\ntracker saw: {:?}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        server.seen.lock().unwrap()
+    );
+    let downloaded = std::fs::read(out_dir.join("clip.mp4")).expect("libtorrent wrote clip.mp4");
+    assert!(
+        downloaded == data,
+        "downloaded bytes differ from the original"
+    );
+    // Both swarms of the hybrid torrent were announced and answered: v1 and truncated v2.
+    let seen = server.seen.lock().unwrap().clone();
+    let announced: Vec<[u8; 20]> = seen
+        .iter()
+        .filter_map(|t| t.strip_prefix("/announce?"))
+        .filter_map(|q| dailies_torrent::tracker::parse_announce(q).ok())
+        .map(|r| r.info_hash)
+        .collect();
+    for key in torrent.info_hashes.tracker_keys() {
+        assert!(
+            announced.contains(&key),
+            "no announce for {key:?}: {seen:?}"
+        );
+    }
+}
