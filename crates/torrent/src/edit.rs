@@ -54,7 +54,7 @@ fn edit_top_level(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metainfo::read_info_hashes;
+    use crate::read_torrent::read_info_hashes;
 
     const TORRENT: &[u8] = b"d8:announce5:http:4:infod6:lengthi1e4:name1:a12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae8:url-listl6:http:xee";
 

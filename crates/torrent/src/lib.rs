@@ -37,6 +37,7 @@ mod merkle;
 mod metainfo;
 pub mod percent;
 pub mod piece_size;
+mod read_torrent;
 pub mod tracker;
 mod v1_pieces;
 
@@ -48,4 +49,4 @@ pub use edit::{with_announce, with_web_seeds};
 pub use error::{CreateError, MetainfoError};
 pub use info_hash::InfoHashes;
 pub use magnet::Magnet;
-pub use metainfo::{TorrentSummary, read_info_hashes, read_torrent};
+pub use read_torrent::{TorrentSummary, read_info_hashes, read_torrent};
