@@ -12,12 +12,6 @@ use dailies_torrent::{
     TorrentSpec, TorrentVersion, create_torrent, read_info_hashes, with_web_seeds,
 };
 
-/// aria2c needs a BitTorrent listening port from 1024 up; one the system just handed out is free.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 fn download_through_web_seed(version: TorrentVersion) {
     let aria2c = common::aria2c();
     let dir = tempfile::tempdir().unwrap();
@@ -61,7 +55,7 @@ fn download_through_web_seed(version: TorrentVersion) {
                 "--retry-wait=1",
                 "--timeout=20",
             ])
-            .arg(format!("--listen-port={}", free_port()))
+            .arg(common::ARIA2_LISTEN_PORTS)
             .arg(&torrent_path),
         Duration::from_secs(180),
     );

@@ -21,9 +21,9 @@ use dailies_torrent::{TorrentSpec, TorrentVersion, create_torrent};
 const SEEDER: &str = r#"
 import sys, time
 import libtorrent as lt
-torrent, save_path, port = sys.argv[1], sys.argv[2], sys.argv[3]
+torrent, save_path = sys.argv[1], sys.argv[2]
 session = lt.session({
-    "listen_interfaces": "127.0.0.1:" + port,
+    "listen_interfaces": "127.0.0.1:0",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
     "allow_multiple_connections_per_ip": True,
     "alert_mask": 0,
@@ -59,11 +59,6 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[test]
 fn aria2c_downloads_from_a_libtorrent_seeder_found_through_our_tracker() {
     let python = common::python_with_libtorrent();
@@ -92,7 +87,6 @@ fn aria2c_downloads_from_a_libtorrent_seeder_found_through_our_tracker() {
             .arg(SEEDER)
             .arg(&torrent_path)
             .arg(&seed_dir)
-            .arg(free_port().to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -144,7 +138,7 @@ fn aria2c_downloads_from_a_libtorrent_seeder_found_through_our_tracker() {
                 "--console-log-level=warn",
                 "--bt-stop-timeout=120",
             ])
-            .arg(format!("--listen-port={}", free_port()))
+            .arg(common::ARIA2_LISTEN_PORTS)
             .arg(&torrent_path),
         Duration::from_secs(150),
     );

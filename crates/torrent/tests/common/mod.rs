@@ -42,6 +42,10 @@ pub fn python_with_libtorrent() -> String {
     missing_tool("python3 with the libtorrent module", "python3-libtorrent")
 }
 
+/// aria2c's BitTorrent listening ports: a range (it takes the first free one), since a single
+/// port picked in advance may be taken by a parallel test before aria2c binds it.
+pub const ARIA2_LISTEN_PORTS: &str = "--listen-port=20000-29999";
+
 pub fn aria2c() -> String {
     let ok = Command::new("aria2c")
         .arg("--version")
