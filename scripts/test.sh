@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, then the whole test suite twice, on SQLite and
 # on PostgreSQL. Installs what it needs (ffmpeg, sqlite3, PostgreSQL, cargo-nextest, tus clients,
-# and the BitTorrent clients aria2 and python3-libtorrent).
+# the BitTorrent clients aria2 and python3-libtorrent, and chromium with chromium-driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-libtorrent and aria2: the real BitTorrent clients that crates/torrent is tested against.
-source scripts/deps.sh sqlite3 postgresql-client python3-libtorrent aria2
+# chromium and chromium-driver: the real browser the web client's tests drive.
+source scripts/deps.sh sqlite3 postgresql-client python3-libtorrent aria2 chromium chromium-driver
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 # Third-party tus clients (tuspy, tus-js-client) that the upload tests drive.

@@ -1,12 +1,14 @@
 //! The one way the crate runs ffmpeg: safe defaults added here, never left to callers.
 
 use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::error::MediaError;
+use crate::input_position::InputPosition;
 use crate::process::run_child;
 use crate::progress::{Progress, ProgressParser};
 use crate::tools::Tools;
@@ -50,12 +52,30 @@ pub async fn run_ffmpeg(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(), MediaError> {
     let full = ffmpeg_args(tools, args);
-    let mut parser = ProgressParser::new(total_duration_s);
+    // ffmpeg's own reports, and until they start, how far it has read its first input file.
+    let input = first_input_file(&full).and_then(|p| InputPosition::new(&p, total_duration_s));
+    let reporter = std::sync::Mutex::new(Reporter {
+        parser: ProgressParser::new(total_duration_s),
+        input,
+        reported: false,
+        on_progress,
+    });
+    let lock = || reporter.lock().unwrap_or_else(|p| p.into_inner());
     let mut on_line = |line: &[u8]| {
+        let mut r = lock();
         if let Ok(text) = std::str::from_utf8(line)
-            && let Some(p) = parser.feed_line(text)
+            && let Some(p) = r.parser.feed_line(text)
         {
-            on_progress(p);
+            r.reported = true;
+            (r.on_progress)(p);
+        }
+    };
+    let mut on_tick = |pid: u32| {
+        let mut r = lock();
+        if !r.reported
+            && let Some(p) = r.input.as_mut().and_then(|i| i.sample(pid))
+        {
+            (r.on_progress)(p);
         }
     };
     let span = tracing::info_span!("ffmpeg", timeout_s = opts.timeout.as_secs());
@@ -66,10 +86,27 @@ pub async fn run_ffmpeg(
         opts.timeout,
         opts.cancel.as_ref(),
         &mut on_line,
+        Some(&mut on_tick),
     )
     .instrument(span)
     .await
     .map(|_| ())
+}
+
+struct Reporter<'a> {
+    parser: ProgressParser,
+    input: Option<InputPosition>,
+    /// ffmpeg has reported at least once: its numbers are the better ones from then on.
+    reported: bool,
+    on_progress: &'a mut (dyn FnMut(Progress) + Send),
+}
+
+/// The file behind the first `-i` (`file:` prefixed or plain).
+fn first_input_file(args: &[OsString]) -> Option<PathBuf> {
+    let i = args.iter().position(|a| a == "-i")?;
+    let arg = args.get(i + 1)?.to_str()?;
+    let path = arg.strip_prefix("file:").unwrap_or(arg);
+    Path::new(path).is_absolute().then(|| PathBuf::from(path))
 }
 
 /// Run ffprobe with `args` and collect its stdout (bounded to `max_stdout` bytes).
@@ -96,6 +133,7 @@ pub(crate) async fn run_ffprobe(
         opts.timeout,
         opts.cancel.as_ref(),
         &mut on_line,
+        None,
     )
     .await?;
     if overflow {

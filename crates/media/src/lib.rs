@@ -11,6 +11,7 @@ mod decide;
 mod error;
 mod faststart;
 mod info;
+mod input_position;
 mod paths;
 mod pipeline;
 mod poster;

@@ -46,6 +46,9 @@ impl Drop for GroupKiller {
     }
 }
 
+/// How often a running child is looked at (see `on_tick`).
+const TICK: Duration = Duration::from_millis(500);
+
 /// Run `program args...` to completion. Each stdout line goes to `on_stdout_line`; stderr is
 /// kept as a bounded tail for error reports. A non-zero exit becomes [`MediaError::Failed`].
 ///
@@ -58,6 +61,7 @@ pub(crate) async fn run_child(
     timeout: Duration,
     cancel: Option<&CancellationToken>,
     on_stdout_line: &mut (dyn FnMut(&[u8]) + Send),
+    mut on_tick: Option<&mut (dyn FnMut(u32) + Send)>,
 ) -> Result<String, MediaError> {
     debug!(%tool, program = %program.display(), ?args, "spawning");
     let mut cmd = Command::new(program);
@@ -84,6 +88,7 @@ pub(crate) async fn run_child(
     let mut killer = GroupKiller {
         pgid: child.id().and_then(|p| i32::try_from(p).ok()),
     };
+    let pid = child.id();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
 
@@ -111,7 +116,23 @@ pub(crate) async fn run_child(
                     None => Vec::new(),
                 }
             };
-            let (status, (), tail) = tokio::join!(wait, out, err);
+            let joined = async { tokio::join!(wait, out, err) };
+            // While the child runs, `on_tick` gets its pid every TICK (to look at it from
+            // outside, as /proc allows).
+            let ticks = async {
+                match (on_tick.as_mut(), pid) {
+                    (Some(tick), Some(pid)) => loop {
+                        tokio::time::sleep(TICK).await;
+                        tick(pid);
+                    },
+                    _ => std::future::pending().await,
+                }
+            };
+            // `ticks` never finishes: the child's end decides.
+            let (status, (), tail) = tokio::select! {
+                r = joined => r,
+                never = ticks => never,
+            };
             (status, tail)
         };
         let cancelled = async {

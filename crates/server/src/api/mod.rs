@@ -24,7 +24,8 @@ use crate::app::App;
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(index))
-        .route("/app.js", get(app_js))
+        .route("/jobs", get(jobs_page))
+        .route("/{script}", get(script))
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
         .merge(videos::routes())
@@ -41,10 +42,22 @@ async fn index() -> Html<&'static str> {
     Html(include_str!("../web/index.html"))
 }
 
-async fn app_js() -> Response {
+async fn jobs_page() -> Html<&'static str> {
+    Html(include_str!("../web/jobs.html"))
+}
+
+/// The page's scripts, embedded in the binary; any other name is 404.
+async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let body = match name.as_str() {
+        "app.js" => include_str!("../web/app.js"),
+        "jobs.js" => include_str!("../web/jobs.js"),
+        "live.js" => include_str!("../web/live.js"),
+        "session.js" => include_str!("../web/session.js"),
+        _ => return error::ApiError::NotFound.into_response(),
+    };
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("../web/app.js"),
+        body,
     )
         .into_response()
 }

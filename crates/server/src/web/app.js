@@ -1,23 +1,12 @@
 // The library page: lists the caller's videos, shows live processing state, scrubs through the
 // sprite sheet on hover and plays a ready video. Media is fetched with the bearer token, so no
-// file is ever reachable without it.
-const $ = (sel) => document.querySelector(sel);
-let token = localStorage.getItem("dailies.token") || "";
-// A link of the form /#token=… (printed by the server on first start) signs this browser in;
-// the fragment never reaches the server or its logs, and is removed from the address bar.
-const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromLink) {
-  token = fromLink;
-  localStorage.setItem("dailies.token", token);
-  history.replaceState(null, "", location.pathname);
-}
-const blobs = new Map();
+// file is ever reachable without it. The page follows the event stream and redraws when a
+// video or its processing changes.
+import { api, setToken, token } from "./session.js";
+import { follow } from "./live.js";
 
-async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
-  if (!res.ok) throw new Error(`${res.status} ${(await res.json().catch(() => ({}))).error || res.statusText}`);
-  return res;
-}
+const $ = (sel) => document.querySelector(sel);
+const blobs = new Map();
 
 async function blobUrl(path) {
   if (!blobs.has(path)) blobs.set(path, api(path).then((r) => r.blob()).then((b) => URL.createObjectURL(b)));
@@ -85,9 +74,22 @@ async function refresh() {
 
 $("#login").addEventListener("submit", (e) => {
   e.preventDefault();
-  token = $("#token").value.trim();
-  localStorage.setItem("dailies.token", token);
+  setToken($("#token").value.trim());
   refresh();
 });
 refresh();
-setInterval(refresh, 3000);
+
+// Redraw on changes, at most a few times a second; progress moves the bars in place.
+let pending = null;
+function soon() {
+  if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 300);
+}
+follow("", (e) => {
+  if (e.kind === "job.progress") {
+    const bar = document.querySelector(`.card[data-id="${e.video_id}"] progress`);
+    if (bar) bar.value = e.data.progress;
+    else soon();
+  } else {
+    soon();
+  }
+});
