@@ -432,6 +432,12 @@ fn openapi_document_describes_the_routes() {
         "/api/uploads/",
         "/api/uploads/{id}",
         "/api/uploads/check",
+        "/api/jobs",
+        "/api/jobs/{id}",
+        "/api/jobs/{id}/cancel",
+        "/api/jobs/{id}/retry",
+        "/api/events",
+        "/api/ws",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
