@@ -8,6 +8,7 @@
 mod bitrate;
 mod command;
 mod decide;
+mod encode;
 mod error;
 mod faststart;
 mod info;
@@ -25,6 +26,10 @@ mod tools;
 pub use bitrate::video_bitrate_kbps;
 pub use command::{RunOptions, run_ffmpeg};
 pub use decide::{AudioPlan, Limits, Plan, Rejection, TranscodeSpec, decide};
+pub use encode::{
+    AudioChoice, Codec, Container, EncodeRequest, EncodeSpec, Encoders, Offer, Quality,
+    encode_args, probe_encoders, run_encode,
+};
 pub use error::MediaError;
 pub use faststart::is_streamable_mp4;
 pub use info::{MediaInfo, StreamInfo, StreamKind};

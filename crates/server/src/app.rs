@@ -24,9 +24,28 @@ pub struct App {
     pub events: Arc<crate::events::bus::EventBus>,
     /// Wakes running jobs' lease keepers so a cancel requested here stops them at once.
     pub cancels_requested: Arc<Notify>,
+    /// The installed ffmpeg's encoders, probed on first use.
+    encoders: Arc<tokio::sync::OnceCell<Arc<dailies_media::Encoders>>>,
 }
 
 impl App {
+    /// What the installed ffmpeg can encode. A failed probe counts as "nothing" (and is logged):
+    /// encode requests then get a clear refusal instead of a failing job.
+    pub async fn encoders(&self) -> Arc<dailies_media::Encoders> {
+        self.encoders
+            .get_or_init(|| async {
+                match dailies_media::probe_encoders(&self.tools).await {
+                    Ok(e) => Arc::new(e),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot list ffmpeg's encoders");
+                        Arc::default()
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
     /// Publishes an event (see [`crate::events`]); never fails the caller.
     pub async fn publish(&self, event: crate::events::NewEvent) {
         self.events.publish(&self.db, event).await;
@@ -47,6 +66,7 @@ impl App {
             upload_locks: Arc::default(),
             events: Arc::default(),
             cancels_requested: Arc::new(Notify::new()),
+            encoders: Arc::default(),
         })
     }
 }

@@ -83,6 +83,13 @@ impl Layout {
         self.video_dir(id).map(|d| d.join(name))
     }
 
+    /// An encode's result, `media/<video>/encodes/<name>`, with `name` checked like any file
+    /// name of a video.
+    pub fn encode_file(&self, video_id: &str, name: &str) -> Option<PathBuf> {
+        let beside = self.video_file(video_id, name)?;
+        Some(beside.with_file_name("encodes").join(name))
+    }
+
     pub fn trash_dir(&self, id: &str) -> Option<PathBuf> {
         ids::is_valid_id(id).then(|| self.trash().join(id))
     }

@@ -36,9 +36,18 @@ fn a_client_that_went_silent_gets_its_upload_back_when_it_returns() {
 
     // The client wakes up on a new connection and asks where to resume: the silent request
     // lets go, and the bytes it received count.
-    let h = head(&url, &alice);
-    assert_eq!(h.status, 200, "{h}");
-    assert_eq!(h.num("Upload-Offset"), half as u64, "{h}");
+    // (The server may not have read the silent request yet: ask until it has.)
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let h = head(&url, &alice);
+        assert_eq!(h.status, 200, "{h}");
+        if h.num("Upload-Offset") == half as u64 {
+            break;
+        }
+        assert_eq!(h.num("Upload-Offset"), 0, "{h}");
+        assert!(Instant::now() < deadline, "the silent request never let go");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let r = patch(&url, &alice, half as u64, &c.bytes[half..]);
     assert_eq!(r.status, 204, "{r}");
     drop(stale);

@@ -11,14 +11,16 @@ use serde_json::{Value, json};
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::app::App;
+use crate::db::encodes;
 use crate::db::videos;
 use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::register::PROCESS_JOB;
+use crate::jobs::encode_video::ENCODE_JOB;
 use crate::jobs::queue::{self, JobView, ListJobs};
 
 const STATES: &[&str] = &["queued", "running", "done", "failed", "cancelled"];
-const KINDS: &[&str] = &[PROCESS_JOB];
+const KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB];
 const MAX_LIMIT: i64 = 500;
 
 pub fn routes() -> Router<App> {
@@ -125,6 +127,11 @@ async fn cancel(
         {
             videos::set_cancelled(&app.db, v).await?;
         }
+        if after.kind == ENCODE_JOB
+            && let Some(e) = encode_of(&app, &after.id).await?
+        {
+            encodes::set_state(&app.db, &e, encodes::state::CANCELLED, None, None).await?;
+        }
         app.publish(NewEvent::job(
             kind::JOB_CANCELLED,
             after.owner_id.as_deref(),
@@ -162,6 +169,11 @@ async fn retry(
                 .into(),
         ));
     }
+    if job.kind == ENCODE_JOB
+        && let Some(e) = encode_of(&app, &job.id).await?
+    {
+        encodes::set_state(&app.db, &e, encodes::state::QUEUED, None, None).await?;
+    }
     if !queue::retry(&app.db, &job.id).await? {
         return Err(ApiError::Conflict(
             "the job changed meanwhile; look again".into(),
@@ -178,4 +190,11 @@ async fn retry(
     ))
     .await;
     Ok(Json(after))
+}
+
+/// The encode request an `encode` job works for.
+async fn encode_of(app: &App, job_id: &str) -> Result<Option<String>, ApiError> {
+    Ok(queue::get(&app.db, job_id)
+        .await?
+        .and_then(|j| j.payload["encode_id"].as_str().map(str::to_owned)))
 }

@@ -3,6 +3,7 @@
 //! checks as the JSON.
 
 pub mod auth;
+pub mod encodes;
 pub mod error;
 pub mod files;
 pub mod jobs;
@@ -30,6 +31,7 @@ pub fn router(app: App) -> Router {
         .route("/api/openapi.json", get(openapi))
         .merge(videos::routes())
         .merge(jobs::routes())
+        .merge(encodes::routes())
         .route("/api/events", get(crate::events::sse::stream))
         .route("/api/ws", get(crate::events::ws::connect))
         .merge(crate::ingest::tus::routes())

@@ -110,7 +110,7 @@ async fn list(
 
 /// The video if it exists, is not deleted and the caller may see it; otherwise 404 (a stranger
 /// cannot even learn that it exists).
-async fn visible(app: &App, caller: &Caller, id: &str) -> Result<Video, ApiError> {
+pub(crate) async fn visible(app: &App, caller: &Caller, id: &str) -> Result<Video, ApiError> {
     if !ids::is_valid_id(id) {
         return Err(ApiError::NotFound);
     }

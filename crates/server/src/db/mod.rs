@@ -4,6 +4,7 @@
 //! milliseconds and flags are 0/1 integers, so both backends accept the same statements. The few
 //! places where the dialects differ ask [`Db::kind`].
 
+pub mod encodes;
 pub mod events;
 pub mod uploads;
 pub mod users;
@@ -103,6 +104,7 @@ impl Db {
             2 "uploads" "0002_uploads.sql",
             3 "upload_content_hash" "0003_upload_content_hash.sql",
             4 "events" "0004_events.sql",
+            5 "encodes" "0005_encodes.sql",
         ];
         let sources = match self.kind {
             DbKind::Sqlite => sqlite,

@@ -1,6 +1,7 @@
 //! Background work: a durable queue in the database ([`queue`]), the workers that run it
-//! ([`worker`]) and what each job kind does ([`process_video`]).
+//! ([`worker`]) and what each job kind does ([`process_video`], [`encode_video`]).
 
+pub mod encode_video;
 pub mod process_video;
 pub mod queue;
 pub mod worker;

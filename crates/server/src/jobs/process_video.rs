@@ -20,7 +20,7 @@ use crate::jobs::worker::JobContext;
 /// Seconds of ffmpeg time allowed per second of source, beyond the configured minimum.
 const TIMEOUT_PER_SOURCE_SECOND: f64 = 10.0;
 
-fn media_error(e: MediaError) -> JobError {
+pub(crate) fn media_error(e: MediaError) -> JobError {
     if matches!(e, MediaError::Cancelled) {
         return JobError::cancelled();
     }
@@ -47,8 +47,35 @@ fn media_error(e: MediaError) -> JobError {
     }
 }
 
+/// How long ffmpeg may run on this source, and the job's cancel.
+pub(crate) fn run_options(app: &App, info: &media::MediaInfo, ctx: &JobContext) -> RunOptions {
+    let duration = info.duration_s.unwrap_or(0.0);
+    let timeout = Duration::from_secs_f64(
+        app.config
+            .ffmpeg_timeout_secs
+            .max(duration * TIMEOUT_PER_SOURCE_SECOND),
+    );
+    RunOptions {
+        timeout,
+        cancel: Some(ctx.cancel.clone()),
+    }
+}
+
+/// Probes a file, unless the job is cancelled first (dropping the probe kills ffprobe).
+pub(crate) async fn probe(
+    app: &App,
+    file: &std::path::Path,
+    ctx: &JobContext,
+) -> Result<media::MediaInfo, JobError> {
+    let probe_timeout = Duration::from_secs_f64(app.config.probe_timeout_secs);
+    tokio::select! {
+        info = media::probe(&app.tools, file, probe_timeout) => info.map_err(media_error),
+        _ = ctx.cancel.cancelled() => Err(JobError::cancelled()),
+    }
+}
+
 /// The original of a video, if it is still in `media/`.
-fn original_path(app: &App, video: &videos::Video) -> Option<PathBuf> {
+pub(crate) fn original_path(app: &App, video: &videos::Video) -> Option<PathBuf> {
     video
         .original_file
         .as_deref()
@@ -77,27 +104,13 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         .ok_or_else(|| JobError::permanent("invalid video id", None))?;
     videos::set_processing(&app.db, &video.id).await?;
 
-    let probe_timeout = Duration::from_secs_f64(app.config.probe_timeout_secs);
-    let info = tokio::select! {
-        info = media::probe(&app.tools, &original, probe_timeout) => info.map_err(media_error)?,
-        // Dropping the probe kills ffprobe: a shutdown need not wait for it.
-        _ = ctx.cancel.cancelled() => return Err(JobError::cancelled()),
-    };
+    let info = probe(app, &original, ctx).await?;
     let faststart = media::is_streamable_mp4(&original).await.unwrap_or(false);
     let plan = media::decide(&info, &app.config.limits(), faststart)
         .map_err(|r| JobError::permanent(r.reason, None))?;
     tracing::info!(plan = ?plan, "decided");
 
-    let duration = info.duration_s.unwrap_or(0.0);
-    let timeout = Duration::from_secs_f64(
-        app.config
-            .ffmpeg_timeout_secs
-            .max(duration * TIMEOUT_PER_SOURCE_SECOND),
-    );
-    let opts = RunOptions {
-        timeout,
-        cancel: Some(ctx.cancel.clone()),
-    };
+    let opts = run_options(app, &info, ctx);
     let progress = ctx.progress.clone();
     let mut on_progress = move |p: media::Progress| {
         let _ = progress.send(Some(p));

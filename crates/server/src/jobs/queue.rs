@@ -83,39 +83,37 @@ pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<Strin
     Ok(id)
 }
 
-/// Claims the most urgent runnable job of `kind`: queued and due, or running with an expired
-/// lease (its worker died). Returns `None` when there is nothing to do.
-pub async fn claim(db: &Db, kind: &str, owner: &str, lease: Duration) -> Result<Option<Job>> {
+/// Claims the most urgent runnable job of one of `kinds`: queued and due, or running with an
+/// expired lease (its worker died). Returns `None` when there is nothing to do.
+pub async fn claim(db: &Db, kinds: &[&str], owner: &str, lease: Duration) -> Result<Option<Job>> {
+    if kinds.is_empty() {
+        return Ok(None);
+    }
     // PostgreSQL lets concurrent claimers skip each other's candidate rows; SQLite has a single
     // writer, so the sub-select and update are already atomic there.
-    let sql: &'static str = match db.kind {
-        DbKind::Postgres => {
-            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
-             attempts = attempts + 1, updated_at = $3, progress = NULL \
-             WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND cancel_requested = 0 AND \
-               ((state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)) \
-               ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, kind, video_id, payload, state, priority, attempts, max_attempts, \
-             progress, error, cancel_requested"
-        }
-        DbKind::Sqlite => {
-            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
-             attempts = attempts + 1, updated_at = $3, progress = NULL \
-             WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND cancel_requested = 0 AND \
-               ((state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)) \
-               ORDER BY priority DESC, created_at, id LIMIT 1) \
-             RETURNING id, kind, video_id, payload, state, priority, attempts, max_attempts, \
-             progress, error, cancel_requested"
-        }
+    let lock = match db.kind {
+        DbKind::Postgres => " FOR UPDATE SKIP LOCKED",
+        DbKind::Sqlite => "",
     };
+    let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 4)).collect();
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
+         attempts = attempts + 1, updated_at = $3, progress = NULL \
+         WHERE id = (SELECT id FROM jobs WHERE kind IN ({}) AND cancel_requested = 0 AND \
+           ((state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)) \
+           ORDER BY priority DESC, created_at, id LIMIT 1{lock}) \
+         RETURNING {COLUMNS}",
+        placeholders.join(", ")
+    );
     let now = now_ms();
-    let row = sqlx::query(sql)
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .bind(kind)
-        .fetch_optional(&db.pool)
-        .await?;
+        .bind(now);
+    for k in kinds {
+        q = q.bind(*k);
+    }
+    let row = q.fetch_optional(&db.pool).await?;
     row.as_ref().map(from_row).transpose()
 }
 

@@ -21,6 +21,7 @@ use crate::db::videos;
 use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::register::PROCESS_JOB;
+use crate::jobs::encode_video::{self, ENCODE_JOB};
 use crate::jobs::queue::{self, FailOutcome, Heartbeat, Job};
 use crate::jobs::{JobError, process_video};
 
@@ -41,18 +42,18 @@ pub struct JobContext {
 /// back to the queue.
 pub async fn run(app: App, shutdown: CancellationToken) {
     let mut set = JoinSet::new();
-    for (kind, concurrency) in pools(&app) {
+    for (kinds, concurrency) in pools(&app) {
         tracing::info!(
-            kind,
+            kinds = ?kinds,
             concurrency,
             ffmpeg_threads = app.tools.threads,
             "job workers started"
         );
         for n in 0..concurrency {
-            let owner = format!("{}-{}-{kind}-{n}", std::process::id(), ids::new_id());
+            let owner = format!("{}-{}-{}-{n}", std::process::id(), ids::new_id(), kinds[0]);
             set.spawn(worker_loop(
                 app.clone(),
-                kind,
+                kinds,
                 owner,
                 shutdown.clone(),
                 || false,
@@ -62,35 +63,38 @@ pub async fn run(app: App, shutdown: CancellationToken) {
     while set.join_next().await.is_some() {}
 }
 
-/// Each job kind and how many of its jobs this process runs at once. Kinds that run ffmpeg share
-/// the CPU budget; kinds added later (thumbnails, torrents) get their own pools here.
-fn pools(app: &App) -> Vec<(&'static str, usize)> {
-    vec![(PROCESS_JOB, app.config.cpu_budget().0)]
+/// Job kinds that run ffmpeg: one pool shares the CPU budget among them, so concurrent jobs ×
+/// ffmpeg threads stays near the core count whatever the mix.
+const FFMPEG_KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB];
+
+/// Each pool (the kinds it runs) and how many of its jobs this process runs at once.
+fn pools(app: &App) -> Vec<(&'static [&'static str], usize)> {
+    vec![(FFMPEG_KINDS, app.config.cpu_budget().0)]
 }
 
 /// One worker that stops once `done()` holds (used by `dailies import`, which waits for its own
 /// files only).
 pub async fn run_until(app: App, shutdown: CancellationToken, done: impl Fn() -> bool) {
     let owner = format!("{}-{}-import", std::process::id(), ids::new_id());
-    worker_loop(app, PROCESS_JOB, owner, shutdown, done).await;
+    worker_loop(app, &[PROCESS_JOB], owner, shutdown, done).await;
 }
 
 fn lease(app: &App) -> Duration {
     Duration::from_secs_f64(app.config.job_lease_secs)
 }
 
-/// Claims and runs jobs of `kind` until shutdown (or `done()`); idles on the "jobs added"
+/// Claims and runs jobs of `kinds` until shutdown (or `done()`); idles on the "jobs added"
 /// notifier with a slow poll for jobs other processes add.
 async fn worker_loop(
     app: App,
-    kind: &'static str,
+    kinds: &'static [&'static str],
     owner: String,
     shutdown: CancellationToken,
     done: impl Fn() -> bool,
 ) {
     while !shutdown.is_cancelled() && !done() {
         let notified = app.jobs_added.notified();
-        let wait = match queue::claim(&app.db, kind, &owner, lease(&app)).await {
+        let wait = match queue::claim(&app.db, kinds, &owner, lease(&app)).await {
             Ok(Some(job)) => {
                 run_job(&app, job, &owner, &shutdown).await;
                 continue;
@@ -172,6 +176,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             };
             match job.kind.as_str() {
                 PROCESS_JOB => process_video::run(app, &job, &ctx).await,
+                ENCODE_JOB => encode_video::run(app, &job, &ctx).await,
                 other => Err(JobError::permanent(
                     format!("unknown job kind '{other}'"),
                     None,
@@ -201,7 +206,11 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             }
             Err(_) if user_cancelled.load(Ordering::SeqCst) => {
                 tracing::info!("cancelled");
-                process_video::cleanup_after_cancel(app, &job).await;
+                match job.kind.as_str() {
+                    PROCESS_JOB => process_video::cleanup_after_cancel(app, &job).await,
+                    ENCODE_JOB => encode_video::cancelled(app, &job).await,
+                    _ => {}
+                }
                 let r = queue::finish_cancelled(&app.db, &job.id, owner).await;
                 events
                     .publish(kind::JOB_CANCELLED, json!({ "state": "cancelled" }))
@@ -296,8 +305,10 @@ async fn fail(events: &JobEvents<'_>, owner: &str, e: JobError) -> anyhow::Resul
                     json!({ "state": "failed", "error": e.message }),
                 )
                 .await;
-            if job.kind == PROCESS_JOB {
-                process_video::give_up(app, job, &e).await?;
+            match job.kind.as_str() {
+                PROCESS_JOB => process_video::give_up(app, job, &e).await?,
+                ENCODE_JOB => encode_video::give_up(app, job, &e).await?,
+                _ => {}
             }
         }
         FailOutcome::NotHeld => tracing::warn!("failed, but the lease had been lost"),

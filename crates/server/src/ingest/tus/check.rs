@@ -1,5 +1,6 @@
 //! The duplicate check before an upload (`POST /api/uploads/check`): is this content already
-//! here, already on its way, or welcome?
+//! here, already on its way, or welcome? With encode options and content already here, the
+//! encode is queued without an upload (or named, when the same one was asked for before).
 
 use axum::Json;
 use axum::extract::State;
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::auth::Caller;
+use crate::api::encodes::{self, Requested};
 use crate::api::error::ApiError;
 use crate::app::App;
 use crate::db::{uploads, videos};
@@ -21,6 +23,8 @@ pub struct CheckRequest {
     sha256: String,
     size: u64,
     filename: String,
+    /// Encode options: with content already here, the encode is queued without an upload.
+    encode: Option<dailies_media::EncodeRequest>,
 }
 
 pub async fn check(
@@ -38,7 +42,30 @@ pub async fn check(
         .await
         .map_err(internal)?
     {
-        return Ok(Json(json!({ "action": "exists", "video_id": video_id })));
+        let Some(encode) = req.encode else {
+            return Ok(Json(json!({ "action": "exists", "video_id": video_id })));
+        };
+        let video = videos::get(&app.db, &video_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::NotFound.into_response())?;
+        return match encodes::request(&app, &video, encode)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            Requested::Created(e) => Ok(Json(json!({
+                "action": "exists",
+                "video_id": video_id,
+                "encode_id": e.id,
+                "encode": encodes::encode_json(&e, None),
+            }))),
+            Requested::Exists(e) => Ok(Json(json!({
+                "action": "duplicate_request",
+                "video_id": video_id,
+                "encode_id": e.id,
+                "encode": encodes::encode_json(&e, None),
+            }))),
+        };
     }
     if let Some(upload_id) = uploads::unfinished_with_sha256(&app.db, &caller.0.id, &sha256)
         .await

@@ -1,0 +1,91 @@
+//! The `encode` job: a video encoded with the options its owner chose, from the original.
+//!
+//! Idempotent: the result is written under a temporary name and renamed into place, and the
+//! request is marked ready only then. A cancelled or failed run leaves nothing behind (the
+//! temporary file is removed with the run).
+
+use dailies_media::{self as media, EncodeSpec};
+
+use crate::app::App;
+use crate::db::encodes::{self, state};
+use crate::db::videos;
+use crate::jobs::JobError;
+use crate::jobs::process_video::{media_error, original_path, probe, run_options};
+use crate::jobs::queue::Job;
+use crate::jobs::worker::JobContext;
+
+/// The job kind.
+pub const ENCODE_JOB: &str = "encode";
+
+fn encode_id(job: &Job) -> Result<String, JobError> {
+    job.payload["encode_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| JobError::permanent("encode job without an encode id", None))
+}
+
+pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+    let id = encode_id(job)?;
+    let Some(encode) = encodes::get(&app.db, &id).await? else {
+        tracing::info!("the encode request is gone; nothing to do");
+        return Ok(());
+    };
+    if encode.state == state::READY {
+        return Ok(());
+    }
+    let spec: EncodeSpec = serde_json::from_str(&encode.options)
+        .map_err(|e| JobError::permanent(format!("stored options are unreadable: {e}"), None))?;
+    let video = videos::get(&app.db, &encode.video_id)
+        .await?
+        .filter(|v| v.deleted_at.is_none())
+        .ok_or_else(|| JobError::permanent("The video was deleted.", None))?;
+    let original = original_path(app, &video).ok_or_else(|| {
+        JobError::permanent("The original file is missing from the server.", None)
+    })?;
+    let name = format!("{id}.{}", spec.container.extension());
+    let output = app
+        .layout
+        .encode_file(&video.id, &name)
+        .ok_or_else(|| JobError::permanent("invalid encode id", None))?;
+    let info = probe(app, &original, ctx).await?;
+    let encoders = app.encoders().await;
+    let opts = run_options(app, &info, ctx);
+    let progress = ctx.progress.clone();
+    let mut on_progress = move |p: media::Progress| {
+        let _ = progress.send(Some(p));
+    };
+    media::run_encode(
+        &app.tools,
+        &encoders,
+        &original,
+        &info,
+        &spec,
+        &output,
+        &opts,
+        &mut on_progress,
+    )
+    .await
+    .map_err(media_error)?;
+    let size = tokio::fs::metadata(&output)
+        .await
+        .map(|m| m.len() as i64)
+        .map_err(anyhow::Error::from)?;
+    encodes::set_state(&app.db, &id, state::READY, Some((&name, size)), None).await?;
+    tracing::info!(encode = %id, bytes = size, "encode ready");
+    Ok(())
+}
+
+/// No attempts left: the request says why.
+pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
+    if let Ok(id) = encode_id(job) {
+        encodes::set_state(&app.db, &id, state::FAILED, None, Some(&e.message)).await?;
+    }
+    Ok(())
+}
+
+/// Cancelled: the partial output went with the run; the request says so.
+pub async fn cancelled(app: &App, job: &Job) {
+    if let Ok(id) = encode_id(job) {
+        let _ = encodes::set_state(&app.db, &id, state::CANCELLED, None, None).await;
+    }
+}
