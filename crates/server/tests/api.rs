@@ -438,6 +438,9 @@ fn openapi_document_describes_the_routes() {
         "/api/jobs/{id}/retry",
         "/api/events",
         "/api/ws",
+        "/api/videos/{id}/encodes",
+        "/api/encodes/{id}",
+        "/api/encodes/{id}/download",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
