@@ -21,6 +21,7 @@ mod process;
 mod progress;
 mod sprite;
 mod staging;
+mod thumbnails;
 mod tools;
 
 pub use bitrate::video_bitrate_kbps;
@@ -42,4 +43,7 @@ pub use poster::PosterPlan;
 pub use probe::probe;
 pub use progress::{Progress, ProgressParser};
 pub use sprite::SpriteGeometry;
+pub use thumbnails::{
+    MAX_THUMBNAILS, ThumbnailPlan, ThumbnailRequest, run_thumbnails, thumbnail_name,
+};
 pub use tools::Tools;

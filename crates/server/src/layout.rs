@@ -90,6 +90,15 @@ impl Layout {
         Some(beside.with_file_name("encodes").join(name))
     }
 
+    /// The images of a thumbnail request, `media/<video>/thumbnails/<set>/`.
+    pub fn thumbnail_dir(&self, video_id: &str, set_id: &str) -> Option<PathBuf> {
+        if !crate::ids::is_valid_id(set_id) {
+            return None;
+        }
+        self.video_dir(video_id)
+            .map(|d| d.join("thumbnails").join(set_id))
+    }
+
     pub fn trash_dir(&self, id: &str) -> Option<PathBuf> {
         ids::is_valid_id(id).then(|| self.trash().join(id))
     }

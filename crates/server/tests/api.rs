@@ -441,6 +441,9 @@ fn openapi_document_describes_the_routes() {
         "/api/videos/{id}/encodes",
         "/api/encodes/{id}",
         "/api/encodes/{id}/download",
+        "/api/videos/{id}/thumbnails",
+        "/api/thumbnails/{id}",
+        "/api/thumbnails/{id}/{file}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }

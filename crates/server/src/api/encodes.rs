@@ -72,7 +72,7 @@ pub fn duplicate(existing: &Encode) -> Response {
 }
 
 /// What is known of a video's media: stored by its processing, or probed now.
-async fn media_info(app: &App, video: &Video) -> Result<MediaInfo, ApiError> {
+pub(crate) async fn media_info(app: &App, video: &Video) -> Result<MediaInfo, ApiError> {
     if let Some(info) = video
         .media_info
         .as_deref()

@@ -17,10 +17,11 @@ use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::register::PROCESS_JOB;
 use crate::jobs::encode_video::ENCODE_JOB;
+use crate::jobs::make_thumbnails::THUMBNAILS_JOB;
 use crate::jobs::queue::{self, JobView, ListJobs};
 
 const STATES: &[&str] = &["queued", "running", "done", "failed", "cancelled"];
-const KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB];
+const KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB, THUMBNAILS_JOB];
 const MAX_LIMIT: i64 = 500;
 
 pub fn routes() -> Router<App> {
@@ -127,11 +128,7 @@ async fn cancel(
         {
             videos::set_cancelled(&app.db, v).await?;
         }
-        if after.kind == ENCODE_JOB
-            && let Some(e) = encode_of(&app, &after.id).await?
-        {
-            encodes::set_state(&app.db, &e, encodes::state::CANCELLED, None, None).await?;
-        }
+        mark_request(&app, &after.id, &after.kind, encodes::state::CANCELLED).await?;
         app.publish(NewEvent::job(
             kind::JOB_CANCELLED,
             after.owner_id.as_deref(),
@@ -169,11 +166,7 @@ async fn retry(
                 .into(),
         ));
     }
-    if job.kind == ENCODE_JOB
-        && let Some(e) = encode_of(&app, &job.id).await?
-    {
-        encodes::set_state(&app.db, &e, encodes::state::QUEUED, None, None).await?;
-    }
+    mark_request(&app, &job.id, &job.kind, encodes::state::QUEUED).await?;
     if !queue::retry(&app.db, &job.id).await? {
         return Err(ApiError::Conflict(
             "the job changed meanwhile; look again".into(),
@@ -192,9 +185,23 @@ async fn retry(
     Ok(Json(after))
 }
 
-/// The encode request an `encode` job works for.
-async fn encode_of(app: &App, job_id: &str) -> Result<Option<String>, ApiError> {
-    Ok(queue::get(&app.db, job_id)
-        .await?
-        .and_then(|j| j.payload["encode_id"].as_str().map(str::to_owned)))
+/// Keeps the request a job works for (an encode, a thumbnail set) in step with the job.
+async fn mark_request(app: &App, job_id: &str, kind: &str, state: &str) -> Result<(), ApiError> {
+    let Some(job) = queue::get(&app.db, job_id).await? else {
+        return Ok(());
+    };
+    match kind {
+        ENCODE_JOB => {
+            if let Some(id) = job.payload["encode_id"].as_str() {
+                encodes::set_state(&app.db, id, state, None, None).await?;
+            }
+        }
+        THUMBNAILS_JOB => {
+            if let Some(id) = job.payload["set_id"].as_str() {
+                crate::db::thumbnails::set_state(&app.db, id, state, None).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

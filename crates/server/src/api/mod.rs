@@ -7,6 +7,7 @@ pub mod encodes;
 pub mod error;
 pub mod files;
 pub mod jobs;
+pub mod thumbnails;
 pub mod videos;
 
 use std::time::Instant;
@@ -32,6 +33,7 @@ pub fn router(app: App) -> Router {
         .merge(videos::routes())
         .merge(jobs::routes())
         .merge(encodes::routes())
+        .merge(thumbnails::routes())
         .route("/api/events", get(crate::events::sse::stream))
         .route("/api/ws", get(crate::events::ws::connect))
         .merge(crate::ingest::tus::routes())

@@ -6,6 +6,7 @@
 
 pub mod encodes;
 pub mod events;
+pub mod thumbnails;
 pub mod uploads;
 pub mod users;
 pub mod videos;
@@ -105,6 +106,7 @@ impl Db {
             3 "upload_content_hash" "0003_upload_content_hash.sql",
             4 "events" "0004_events.sql",
             5 "encodes" "0005_encodes.sql",
+            6 "thumbnails" "0006_thumbnails.sql",
         ];
         let sources = match self.kind {
             DbKind::Sqlite => sqlite,

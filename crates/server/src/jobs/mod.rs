@@ -1,7 +1,8 @@
 //! Background work: a durable queue in the database ([`queue`]), the workers that run it
-//! ([`worker`]) and what each job kind does ([`process_video`], [`encode_video`]).
+//! ([`worker`]) and what each job kind does ([`process_video`], [`encode_video`], [`make_thumbnails`]).
 
 pub mod encode_video;
+pub mod make_thumbnails;
 pub mod process_video;
 pub mod queue;
 pub mod worker;

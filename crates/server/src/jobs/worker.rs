@@ -22,6 +22,7 @@ use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::register::PROCESS_JOB;
 use crate::jobs::encode_video::{self, ENCODE_JOB};
+use crate::jobs::make_thumbnails::{self, THUMBNAILS_JOB};
 use crate::jobs::queue::{self, FailOutcome, Heartbeat, Job};
 use crate::jobs::{JobError, process_video};
 
@@ -65,7 +66,7 @@ pub async fn run(app: App, shutdown: CancellationToken) {
 
 /// Job kinds that run ffmpeg: one pool shares the CPU budget among them, so concurrent jobs ×
 /// ffmpeg threads stays near the core count whatever the mix.
-const FFMPEG_KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB];
+const FFMPEG_KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB, THUMBNAILS_JOB];
 
 /// Each pool (the kinds it runs) and how many of its jobs this process runs at once.
 fn pools(app: &App) -> Vec<(&'static [&'static str], usize)> {
@@ -177,6 +178,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             match job.kind.as_str() {
                 PROCESS_JOB => process_video::run(app, &job, &ctx).await,
                 ENCODE_JOB => encode_video::run(app, &job, &ctx).await,
+                THUMBNAILS_JOB => make_thumbnails::run(app, &job, &ctx).await,
                 other => Err(JobError::permanent(
                     format!("unknown job kind '{other}'"),
                     None,
@@ -209,6 +211,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
                 match job.kind.as_str() {
                     PROCESS_JOB => process_video::cleanup_after_cancel(app, &job).await,
                     ENCODE_JOB => encode_video::cancelled(app, &job).await,
+                    THUMBNAILS_JOB => make_thumbnails::cancelled(app, &job).await,
                     _ => {}
                 }
                 let r = queue::finish_cancelled(&app.db, &job.id, owner).await;
@@ -308,6 +311,7 @@ async fn fail(events: &JobEvents<'_>, owner: &str, e: JobError) -> anyhow::Resul
             match job.kind.as_str() {
                 PROCESS_JOB => process_video::give_up(app, job, &e).await?,
                 ENCODE_JOB => encode_video::give_up(app, job, &e).await?,
+                THUMBNAILS_JOB => make_thumbnails::give_up(app, job, &e).await?,
                 _ => {}
             }
         }
