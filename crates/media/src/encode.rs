@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::{RunOptions, run_ffmpeg};
 use crate::error::MediaError;
+use crate::external::{ExternalEncoder, check_external};
 use crate::info::MediaInfo;
 use crate::paths::ffmpeg_path_arg;
 use crate::progress::Progress;
@@ -182,7 +183,7 @@ pub async fn probe_encoders(tools: &Tools) -> Result<Encoders, MediaError> {
 #[derive(Clone, Debug)]
 pub struct Offer<'a> {
     pub encoders: &'a Encoders,
-    pub external: &'a [String],
+    pub external: &'a std::collections::BTreeMap<String, ExternalEncoder>,
     pub has_outro: bool,
 }
 
@@ -205,13 +206,21 @@ impl EncodeRequest {
     /// Checks every field and fills in defaults; the error says what is wrong, in words.
     pub fn check(self, offer: &Offer, source: &MediaInfo) -> Result<EncodeSpec, String> {
         let codec = self.codec;
-        let encoder = match &self.encoder {
-            Some(name) if !offer.external.iter().any(|e| e == name) => {
-                return Err(format!(
-                    "there is no external encoder named '{name}' on this server{}",
-                    list_or_none(offer.external)
-                ));
-            }
+        let external = match &self.encoder {
+            Some(name) => Some((
+                name.as_str(),
+                offer.external.get(name).ok_or_else(|| {
+                    let names: Vec<String> = offer.external.keys().cloned().collect();
+                    format!(
+                        "there is no external encoder named '{name}' on this server{}",
+                        list_or_none(&names)
+                    )
+                })?,
+            )),
+            None => None,
+        };
+        // The ffmpeg encoder, when no external one is asked for: this ffmpeg must have one.
+        let _ffmpeg_encoder = match external {
             Some(_) => None,
             None => Some(offer.encoders.for_codec(codec).ok_or_else(|| {
                 format!(
@@ -262,8 +271,24 @@ impl EncodeRequest {
             }
         }
         let preset = match (codec, self.preset) {
-            (_, Some(_)) if encoder.is_none() => {
-                return Err("presets are chosen by the external encoder's configuration".into());
+            (_, p) if external.is_some() => {
+                let takes = external.is_some_and(|(_, e)| e.takes_preset());
+                match p {
+                    None => "medium".to_owned(),
+                    Some(_) if !takes => {
+                        return Err("this encoder's preset is set by its configuration".into());
+                    }
+                    Some(p)
+                        if !p.is_empty()
+                            && p.len() <= 24
+                            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+                    {
+                        p
+                    }
+                    Some(_) => {
+                        return Err("a preset is 1 to 24 letters, digits or '-'".into());
+                    }
+                }
             }
             (Codec::H264 | Codec::Hevc, p) => {
                 pick(p, X26X_PRESETS, "medium", "x264/x265 presets are")?
@@ -330,7 +355,7 @@ impl EncodeRequest {
         if outro && !offer.has_outro {
             return Err("this server has no closing clip configured".into());
         }
-        Ok(EncodeSpec {
+        let spec = EncodeSpec {
             codec,
             container,
             quality,
@@ -338,9 +363,13 @@ impl EncodeRequest {
             max_height: self.max_height,
             fps: self.fps,
             audio,
-            encoder: self.encoder,
+            encoder: self.encoder.clone(),
             outro,
-        })
+        };
+        if let Some((name, e)) = external {
+            check_external(name, e, &spec)?;
+        }
+        Ok(spec)
     }
 }
 

@@ -10,6 +10,7 @@ mod command;
 mod decide;
 mod encode;
 mod error;
+mod external;
 mod faststart;
 mod info;
 mod input_position;
@@ -18,6 +19,7 @@ mod pipeline;
 mod poster;
 mod probe;
 mod process;
+mod process_chain;
 mod progress;
 mod sprite;
 mod staging;
@@ -32,6 +34,7 @@ pub use encode::{
     encode_args, probe_encoders, run_encode,
 };
 pub use error::MediaError;
+pub use external::{ExternalEncoder, run_external_encode};
 pub use faststart::is_streamable_mp4;
 pub use info::{MediaInfo, StreamInfo, StreamKind};
 pub use paths::ffmpeg_path_arg;

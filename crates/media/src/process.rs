@@ -212,7 +212,7 @@ async fn read_lines<R: AsyncRead + Unpin>(mut reader: R, on_line: &mut (dyn FnMu
 }
 
 /// Keep only the last `cap` bytes of a stream.
-async fn read_tail<R: AsyncRead + Unpin>(mut reader: R, cap: usize) -> Vec<u8> {
+pub(crate) async fn read_tail<R: AsyncRead + Unpin>(mut reader: R, cap: usize) -> Vec<u8> {
     let mut tail = Vec::with_capacity(cap);
     let mut buf = vec![0u8; 8192];
     loop {

@@ -71,6 +71,9 @@ pub struct Config {
     pub ffmpeg: PathBuf,
     /// ffprobe executable.
     pub ffprobe: PathBuf,
+    /// External encoders users may name in encode requests: `[encoders.NAME]` with `program`,
+    /// `codec` (what it writes) and `args` (`{crf}`, `{bitrate_kbps}`, `{preset}` are filled in).
+    pub encoders: std::collections::BTreeMap<String, dailies_media::ExternalEncoder>,
 }
 
 impl Default for Config {
@@ -103,6 +106,7 @@ impl Default for Config {
             upload_expiry_secs: 7.0 * 86_400.0,
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
+            encoders: Default::default(),
         }
     }
 }
@@ -185,6 +189,19 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        for (name, e) in &self.encoders {
+            if name.is_empty()
+                || name.len() > 32
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+            {
+                bail!("encoder name '{name}' must be 1 to 32 letters, digits, '-' or '_'");
+            }
+            if let Err(why) = e.validate() {
+                bail!("encoders.{name}: {why}");
+            }
+        }
         if !crate::db::users::is_valid_user_name(&self.default_user) {
             bail!(
                 "default_user '{}' is not a valid user name",

@@ -100,7 +100,7 @@ pub async fn request(app: &App, video: &Video, req: EncodeRequest) -> Result<Req
     let encoders = app.encoders().await;
     let offer = Offer {
         encoders: &encoders,
-        external: &[],
+        external: &app.config.encoders,
         has_outro: false,
     };
     let spec = req.check(&offer, &info).map_err(ApiError::Unprocessable)?;

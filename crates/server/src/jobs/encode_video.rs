@@ -54,18 +54,41 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     let mut on_progress = move |p: media::Progress| {
         let _ = progress.send(Some(p));
     };
-    media::run_encode(
-        &app.tools,
-        &encoders,
-        &original,
-        &info,
-        &spec,
-        &output,
-        &opts,
-        &mut on_progress,
-    )
-    .await
-    .map_err(media_error)?;
+    let done = match &spec.encoder {
+        Some(name) => {
+            let external = app.config.encoders.get(name).ok_or_else(|| {
+                JobError::permanent(
+                    format!("The encoder '{name}' is no longer configured on this server."),
+                    None,
+                )
+            })?;
+            media::run_external_encode(
+                &app.tools,
+                external,
+                &original,
+                &info,
+                &spec,
+                &output,
+                &opts,
+                &mut on_progress,
+            )
+            .await
+        }
+        None => {
+            media::run_encode(
+                &app.tools,
+                &encoders,
+                &original,
+                &info,
+                &spec,
+                &output,
+                &opts,
+                &mut on_progress,
+            )
+            .await
+        }
+    };
+    done.map_err(media_error)?;
     let size = tokio::fs::metadata(&output)
         .await
         .map(|m| m.len() as i64)

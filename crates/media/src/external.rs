@@ -1,0 +1,334 @@
+//! External encoders: a program an admin configured by name (x265, kvazaar, SvtAv1EncApp…) that
+//! reads raw Y4M video on stdin and writes an elementary stream on stdout.
+//!
+//! The pipeline is `ffmpeg (decode, scale, fps → y4m) | encoder | ffmpeg (mux with the source's
+//! sound)`: the kernel moves the frames between them, nothing raw is written to disk. A `.y4m`
+//! source is already what the encoder reads, so it goes to the encoder as it is.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::command::RunOptions;
+use crate::encode::{AudioChoice, Codec, Container, EncodeSpec, Quality};
+use crate::error::MediaError;
+use crate::info::MediaInfo;
+use crate::input_position::InputPosition;
+use crate::paths::ffmpeg_path_arg;
+use crate::process_chain::{Stage, run_chain};
+use crate::progress::Progress;
+use crate::staging::Staged;
+use crate::tools::Tools;
+
+/// What an admin configures: `[encoders.NAME]` with the program, the codec it writes, and its
+/// arguments. In the arguments, `{crf}`, `{bitrate_kbps}` and `{preset}` are replaced by the
+/// request's checked values; nothing else from a request reaches the program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalEncoder {
+    pub program: PathBuf,
+    pub codec: Codec,
+    pub args: Vec<String>,
+}
+
+const PLACEHOLDERS: &[&str] = &["{crf}", "{bitrate_kbps}", "{preset}"];
+
+impl ExternalEncoder {
+    /// Refuses arguments with placeholders this server does not fill.
+    pub fn validate(&self) -> Result<(), String> {
+        for arg in &self.args {
+            let mut rest = arg.as_str();
+            while let Some(open) = rest.find('{') {
+                let close = rest[open..]
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed {{ in argument '{arg}'"))?;
+                let token = &rest[open..open + close + 1];
+                if !PLACEHOLDERS.contains(&token) {
+                    return Err(format!(
+                        "unknown placeholder {token} in argument '{arg}'; use {}",
+                        PLACEHOLDERS.join(", ")
+                    ));
+                }
+                rest = &rest[open + close + 1..];
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether its arguments take this kind of quality (or any, when they name none).
+    pub fn takes(&self, q: Quality) -> bool {
+        let has = |p: &str| self.args.iter().any(|a| a.contains(p));
+        let names_any = has("{crf}") || has("{bitrate_kbps}");
+        !names_any
+            || match q {
+                Quality::Crf(_) => has("{crf}"),
+                Quality::BitrateKbps(_) => has("{bitrate_kbps}"),
+            }
+    }
+
+    pub fn takes_preset(&self) -> bool {
+        self.args.iter().any(|a| a.contains("{preset}"))
+    }
+
+    fn arguments(&self, spec: &EncodeSpec) -> Vec<OsString> {
+        let (crf, kbps) = match spec.quality {
+            Quality::Crf(c) => (c.to_string(), String::new()),
+            Quality::BitrateKbps(b) => (String::new(), b.to_string()),
+        };
+        self.args
+            .iter()
+            .map(|a| {
+                a.replace("{crf}", &crf)
+                    .replace("{bitrate_kbps}", &kbps)
+                    .replace("{preset}", &spec.preset)
+                    .into()
+            })
+            .collect()
+    }
+}
+
+/// The ffmpeg demuxer for what an encoder of `codec` writes.
+fn elementary_format(codec: Codec) -> &'static str {
+    match codec {
+        Codec::H264 => "h264",
+        Codec::Hevc => "hevc",
+        Codec::Av1 | Codec::Vp9 => "ivf",
+    }
+}
+
+fn is_y4m(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("y4m"))
+}
+
+const CHAIN_PREFIX: &[&str] = &["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"];
+
+/// Encodes `input` through `encoder` into `output` (temporary name until complete).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_external_encode(
+    tools: &Tools,
+    encoder: &ExternalEncoder,
+    input: &Path,
+    info: &MediaInfo,
+    spec: &EncodeSpec,
+    output: &Path,
+    opts: &RunOptions,
+    on_progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(), MediaError> {
+    let dir = output
+        .parent()
+        .ok_or_else(|| MediaError::BadOutput("the output has no folder".into()))?;
+    let name = output
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| MediaError::BadOutput("the output has no name".into()))?;
+    tokio::fs::create_dir_all(dir).await?;
+    let staged = Staged::new(dir, name);
+    let fps = spec
+        .fps
+        .map(f64::from)
+        .or_else(|| info.primary_video().and_then(|v| v.frame_rate))
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .unwrap_or(25.0);
+    let as_is = is_y4m(input) && spec.max_height.is_none() && spec.fps.is_none();
+
+    let mut stages = Vec::new();
+    if !as_is {
+        let mut a: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
+        a.extend(["-protocol_whitelist".into(), "file".into(), "-i".into()]);
+        a.push(ffmpeg_path_arg(input));
+        let mut filters = Vec::new();
+        if let Some(h) = spec.max_height {
+            filters.push(format!("scale=-2:'min({h},ih)':flags=bicubic"));
+        }
+        if let Some(f) = spec.fps {
+            filters.push(format!("fps={f}"));
+        }
+        filters.push("format=yuv420p".into());
+        for s in [
+            "-map",
+            "0:v:0",
+            "-vf",
+            &filters.join(","),
+            "-f",
+            "yuv4mpegpipe",
+            "-",
+        ] {
+            a.push(s.into());
+        }
+        stages.push(Stage {
+            tool: "ffmpeg",
+            program: tools.ffmpeg.clone(),
+            args: a,
+        });
+    }
+    stages.push(Stage {
+        tool: "encoder",
+        program: encoder.program.clone(),
+        args: encoder.arguments(spec),
+    });
+    let mut m: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
+    for s in [
+        "-y",
+        "-protocol_whitelist",
+        "pipe",
+        // An elementary stream has no timestamps: make them from the frame rate.
+        "-fflags",
+        "+genpts",
+        "-framerate",
+        &format!("{fps}"),
+        "-f",
+        elementary_format(encoder.codec),
+        "-i",
+        "pipe:0",
+        "-protocol_whitelist",
+        "file",
+        "-i",
+    ] {
+        m.push(s.into());
+    }
+    m.push(ffmpeg_path_arg(input));
+    for s in ["-map", "0:v:0", "-c:v", "copy"] {
+        m.push(s.into());
+    }
+    if spec.audio != AudioChoice::None && info.primary_audio().is_some() {
+        m.extend(["-map".into(), "1:a:0".into()]);
+        let codec: &[&str] = match spec.audio {
+            AudioChoice::Copy => &["-c:a", "copy"],
+            AudioChoice::Aac => &["-c:a", "aac", "-b:a", "160k"],
+            AudioChoice::Opus => &["-c:a", "libopus", "-b:a", "128k"],
+            AudioChoice::None => &[],
+        };
+        m.extend(codec.iter().map(OsString::from));
+    }
+    if spec.codec == Codec::Hevc && spec.container == Container::Mp4 {
+        m.extend(["-tag:v".into(), "hvc1".into()]);
+    }
+    if spec.container == Container::Mp4 {
+        m.extend(["-movflags".into(), "+faststart".into()]);
+    }
+    let muxer = match spec.container {
+        Container::Mp4 => "mp4",
+        Container::Mkv => "matroska",
+        Container::Webm => "webm",
+    };
+    m.extend(["-f".into(), muxer.into()]);
+    m.push(ffmpeg_path_arg(staged.tmp()));
+    stages.push(Stage {
+        tool: "ffmpeg",
+        program: tools.ffmpeg.clone(),
+        args: m,
+    });
+
+    // The first stage reads the source from start to end: how far it is, is the progress.
+    let mut position = InputPosition::new(input, info.best_duration_s());
+    let mut on_tick = |pid: u32| {
+        if let Some(p) = position.as_mut().and_then(|p| p.sample(pid)) {
+            on_progress(p);
+        }
+    };
+    if as_is {
+        // The encoder reads the file itself: hand it over as its stdin.
+        let file = std::fs::File::open(input)?;
+        return run_with_stdin(stages, file, opts, &mut on_tick, staged).await;
+    }
+    run_chain(
+        stages,
+        opts.timeout,
+        opts.cancel.as_ref(),
+        None,
+        &mut on_tick,
+    )
+    .await?;
+    finish(staged).await
+}
+
+async fn run_with_stdin(
+    stages: Vec<Stage>,
+    stdin: std::fs::File,
+    opts: &RunOptions,
+    on_tick: &mut (dyn FnMut(u32) + Send),
+    staged: Staged,
+) -> Result<(), MediaError> {
+    run_chain(
+        stages,
+        opts.timeout,
+        opts.cancel.as_ref(),
+        Some(stdin),
+        on_tick,
+    )
+    .await?;
+    finish(staged).await
+}
+
+async fn finish(staged: Staged) -> Result<(), MediaError> {
+    if !staged.written().await {
+        return Err(MediaError::BadOutput(
+            "the encoder chain wrote no output".into(),
+        ));
+    }
+    staged.commit().await?;
+    Ok(())
+}
+
+/// Checks a request naming `encoder` against what it can do.
+pub fn check_external(
+    encoder_name: &str,
+    encoder: &ExternalEncoder,
+    spec: &EncodeSpec,
+) -> Result<(), String> {
+    // ffmpeg 5.1 cannot give an elementary stream the timestamps Matroska needs without
+    // re-encoding; MP4 takes it as it is.
+    if spec.container != Container::Mp4 {
+        return Err(format!(
+            "the encoder '{encoder_name}' writes into mp4 only; use \"container\": \"mp4\""
+        ));
+    }
+    if spec.codec != encoder.codec {
+        return Err(format!(
+            "the encoder '{encoder_name}' makes {}; ask for that codec",
+            format!("{:?}", encoder.codec).to_lowercase()
+        ));
+    }
+    if !encoder.takes(spec.quality) {
+        return Err(format!(
+            "the encoder '{encoder_name}' is configured for the other kind of quality (crf or bitrate_kbps)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(args: &[&str]) -> ExternalEncoder {
+        ExternalEncoder {
+            program: "x265".into(),
+            codec: Codec::Hevc,
+            args: args.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn placeholders_are_checked_and_filled() {
+        assert!(
+            enc(&["--crf", "{crf}", "--preset", "{preset}"])
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            enc(&["{input}"])
+                .validate()
+                .unwrap_err()
+                .contains("{input}")
+        );
+        assert!(enc(&["{crf"]).validate().is_err());
+        let e = enc(&["--crf={crf}", "-"]);
+        assert!(e.takes(Quality::Crf(20)));
+        assert!(!e.takes(Quality::BitrateKbps(900)));
+        assert!(enc(&["-"]).takes(Quality::BitrateKbps(900)));
+    }
+}

@@ -1,0 +1,155 @@
+//! Several tools run as one pipeline, each one's stdout wired straight into the next one's
+//! stdin by the kernel (no bytes pass through us, nothing lands on disk between them). They share
+//! one process group, so a timeout, a cancel or any failure kills them all at once.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::error::MediaError;
+use crate::process::{STDERR_TAIL_BYTES, read_tail};
+
+/// One stage of a chain.
+pub(crate) struct Stage {
+    pub tool: &'static str,
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+const TICK: Duration = Duration::from_millis(500);
+
+/// Kills the chain's process group on every way out.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take().filter(|p| *p > 0) {
+            // SAFETY: kill(2) has no memory-safety preconditions; -pgid targets our own group.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Runs `stages` as `a | b | c` until the last one exits; the first reads `first_stdin` (or
+/// nothing). `on_tick` gets the first stage's pid every half second (it reads the source: see
+/// `input_position`).
+pub(crate) async fn run_chain(
+    stages: Vec<Stage>,
+    timeout: Duration,
+    cancel: Option<&CancellationToken>,
+    first_stdin: Option<std::fs::File>,
+    on_tick: &mut (dyn FnMut(u32) + Send),
+) -> Result<(), MediaError> {
+    let mut first_stdin = first_stdin.map(Stdio::from);
+    let mut children: Vec<(&'static str, Child)> = Vec::with_capacity(stages.len());
+    let mut guard = GroupGuard(None);
+    let mut previous_out: Option<Stdio> = None;
+    let last = stages.len().saturating_sub(1);
+    for (i, stage) in stages.into_iter().enumerate() {
+        debug!(tool = stage.tool, program = %stage.program.display(), args = ?stage.args, "spawning");
+        let mut cmd = Command::new(&stage.program);
+        cmd.args(&stage.args)
+            .stdin(
+                previous_out
+                    .take()
+                    .or_else(|| first_stdin.take())
+                    .unwrap_or_else(Stdio::null),
+            )
+            .stdout(if i == last {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(guard.0.unwrap_or(0));
+        // SAFETY: prctl is async-signal-safe and touches only the new child's own attributes.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|source| MediaError::Spawn {
+            tool: stage.tool,
+            source,
+        })?;
+        if guard.0.is_none() {
+            guard.0 = child.id().and_then(|p| i32::try_from(p).ok());
+        }
+        if i != last {
+            let out = child.stdout.take().ok_or_else(|| {
+                MediaError::BadOutput(format!("{} has no output pipe", stage.tool))
+            })?;
+            previous_out = Some(out.try_into().map_err(MediaError::Io)?);
+        }
+        children.push((stage.tool, child));
+    }
+    let first_pid = children.first().and_then(|(_, c)| c.id());
+
+    // Each child: wait for it, keeping its stderr tail.
+    let waits = children.into_iter().map(|(tool, mut child)| async move {
+        let err = child.stderr.take();
+        let tail = async {
+            match err {
+                Some(e) => read_tail(e, STDERR_TAIL_BYTES).await,
+                None => Vec::new(),
+            }
+        };
+        let (status, tail) = tokio::join!(child.wait(), tail);
+        (tool, status, tail)
+    });
+    // Polled together: a stage that fills its stderr must not wait for an earlier one to end.
+    let all = futures_util::future::join_all(waits);
+    let ticks = async {
+        match first_pid {
+            Some(pid) => loop {
+                tokio::time::sleep(TICK).await;
+                on_tick(pid);
+            },
+            None => std::future::pending().await,
+        }
+    };
+    let cancelled = async {
+        match cancel {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    let results = tokio::select! {
+        r = all => r,
+        () = tokio::time::sleep(timeout) => {
+            drop(guard);
+            warn!(?timeout, "tool chain timed out; process group killed");
+            return Err(MediaError::Timeout { tool: "encoder chain", after: timeout });
+        }
+        () = cancelled => {
+            drop(guard);
+            return Err(MediaError::Cancelled);
+        }
+        never = ticks => never,
+    };
+    drop(guard);
+    // The first stage that failed explains the chain's failure (a later one usually only
+    // saw its input end early).
+    for (tool, status, tail) in results {
+        let status: ExitStatus = status?;
+        if !status.success() {
+            return Err(MediaError::Failed {
+                tool,
+                status: status.to_string(),
+                stderr_tail: String::from_utf8_lossy(&tail).into_owned(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! External encoders configured by the admin (tested with Debian's x265 command-line encoder):
+//! ffmpeg decodes, x265 encodes from a pipe, ffmpeg muxes with the sound; a Y4M source goes to
+//! the encoder as it is. Requests naming an encoder are checked against what it can do, and a
+//! configuration with unknown placeholders is refused at start.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const X265: &str = r#"
+[encoders.x265]
+program = "x265"
+codec = "hevc"
+args = ["--input", "-", "--y4m", "--output", "-", "--crf", "{crf}", "--preset", "{preset}", "--log-level", "error"]
+"#;
+
+fn post_json(server: &Server, path: &str, token: &str, body: &str) -> (u16, Value) {
+    let res = ureq::post(&format!("{}{path}", server.base))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(body)
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.into_body().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn encode_and_probe(
+    server: &Server,
+    token: &str,
+    video: &str,
+    body: &str,
+    dir: &std::path::Path,
+) -> Value {
+    let (status, e) = post_json(server, &format!("/api/videos/{video}/encodes"), token, body);
+    assert_eq!(status, 201, "{body}: {e}");
+    let id = e["id"].as_str().unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let ready = loop {
+        let (_, e) = server.get(&format!("/api/encodes/{id}"), token);
+        if e["state"] == "ready" {
+            break e;
+        }
+        assert!(
+            e["state"] == "queued" && Instant::now() < deadline,
+            "{e}\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let (status, _, bytes) = server.get_bytes(ready["download_url"].as_str().unwrap(), token);
+    assert_eq!(status, 200);
+    let out = dir.join(format!("{id}.out"));
+    std::fs::write(&out, bytes).unwrap();
+    ffprobe_json(&out)
+}
+
+fn codec_of(probe: &Value, kind: &str) -> Option<String> {
+    probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == kind)
+        .map(|s| s["codec_name"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn x265_through_pipes_makes_hevc_with_the_sources_sound() {
+    let server = Server::start(X265);
+    let alice = server.user_token("alice", false);
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(
+        dir.path(),
+        "src.mp4",
+        3.0,
+        "testsrc2=size=640x360:rate=25",
+        H264_AAC,
+    );
+    server.drop_file(Some("alice"), "src.mp4", &clip);
+    let video = server.wait_settled("src.mp4")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let probe = encode_and_probe(
+        &server,
+        &alice,
+        &video,
+        r#"{"codec":"hevc","encoder":"x265","quality":{"crf":30},"preset":"ultrafast","max_height":240}"#,
+        dir.path(),
+    );
+    assert_eq!(codec_of(&probe, "video").as_deref(), Some("hevc"));
+    assert_eq!(codec_of(&probe, "audio").as_deref(), Some("aac"));
+    let v = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .unwrap();
+    assert_eq!(v["height"], 240);
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((duration - 3.0).abs() < 0.3, "duration {duration}");
+
+    // No intermediate raw file was left anywhere.
+    let media = server.data().join("media").join(&video);
+    let mut stray = Vec::new();
+    for entry in walk(&media) {
+        let name = entry.to_string_lossy().to_string();
+        if name.ends_with(".y4m")
+            || name.ends_with(".yuv")
+            || name.ends_with(".hevc")
+            || name.contains("partial")
+        {
+            stray.push(name);
+        }
+    }
+    assert!(stray.is_empty(), "{stray:?}");
+
+    for (body, why) in [
+        (r#"{"codec":"h264","encoder":"x265"}"#, "makes hevc"),
+        (
+            r#"{"codec":"hevc","encoder":"x265","quality":{"bitrate_kbps":900}}"#,
+            "quality",
+        ),
+        (r#"{"codec":"hevc","encoder":"kvazaar"}"#, "x265"),
+        (
+            r#"{"codec":"hevc","encoder":"x265","container":"mkv"}"#,
+            "mp4",
+        ),
+        (
+            r#"{"codec":"hevc","encoder":"x265","preset":"fast; rm -rf /"}"#,
+            "preset",
+        ),
+    ] {
+        let (status, answer) = post_json(
+            &server,
+            &format!("/api/videos/{video}/encodes"),
+            &alice,
+            body,
+        );
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(why),
+            "{body}: {answer}"
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_y4m_source_goes_to_the_encoder_as_it_is() {
+    let server = Server::start(X265);
+    let alice = server.user_token("alice", false);
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw.y4m");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "yuv4mpegpipe",
+            "-y",
+        ])
+        .arg(&raw)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    server.drop_file(Some("alice"), "raw.y4m", &raw);
+    let v = server.wait_settled("raw.y4m");
+    assert_eq!(v["status"], "ready", "{v}");
+    let probe = encode_and_probe(
+        &server,
+        &alice,
+        v["id"].as_str().unwrap(),
+        r#"{"codec":"hevc","encoder":"x265","preset":"ultrafast"}"#,
+        dir.path(),
+    );
+    assert_eq!(codec_of(&probe, "video").as_deref(), Some("hevc"));
+    assert_eq!(codec_of(&probe, "audio"), None);
+}
+
+#[test]
+fn an_encoder_with_unknown_placeholders_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dailies.toml");
+    std::fs::write(
+        &config,
+        "[encoders.bad]\nprogram = \"x265\"\ncodec = \"hevc\"\nargs = [\"--input\", \"{input}\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--config"])
+        .arg(&config)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("encoders.bad") && err.contains("{input}"),
+        "{err}"
+    );
+}
