@@ -1,0 +1,149 @@
+//! Transfer rates learnt from finished (and timed-out) transfers, in bytes per second.
+//!
+//! Every observation belongs to a link (uploader → downloader). A node's own upload or download
+//! capacity is what it has *demonstrated* on its links: a transfer that was slow because the other
+//! end was known to be saturated does not lower it, so one slow downloader cannot make a good
+//! uploader look slow, and a fast transfer raises the estimate at once.
+
+use std::collections::BTreeMap;
+
+use crate::state::PeerId;
+
+/// How much of the gap to a lower observation an estimate closes at once.
+const LOWER_WEIGHT: f64 = 0.5;
+/// An observation within this factor of what the other side could give is blamed on that side.
+const BLAME_MARGIN: f64 = 1.5;
+
+#[derive(Debug, Clone, Default)]
+pub struct Rates {
+    up: BTreeMap<PeerId, f64>,
+    down: BTreeMap<PeerId, f64>,
+    links: BTreeMap<(PeerId, PeerId), f64>,
+}
+
+/// One observed transfer: `bytes_per_sec` on the link `from → to`, while `from` had
+/// `uploads` transfers out and `to` had `downloads` transfers in (each counting this one).
+#[derive(Debug, Clone, Copy)]
+pub struct Observation {
+    pub from: PeerId,
+    pub to: PeerId,
+    pub bytes_per_sec: f64,
+    pub uploads: u32,
+    pub downloads: u32,
+}
+
+impl Rates {
+    /// The upload capacity `peer` has shown, if any.
+    pub fn upload(&self, peer: PeerId) -> Option<f64> {
+        self.up.get(&peer).copied()
+    }
+
+    pub fn download(&self, peer: PeerId) -> Option<f64> {
+        self.down.get(&peer).copied()
+    }
+
+    /// The last rates seen on one link (smoothed).
+    pub fn link(&self, from: PeerId, to: PeerId) -> Option<f64> {
+        self.links.get(&(from, to)).copied()
+    }
+
+    /// A guess for nodes never observed: the median of what known uploaders showed, else
+    /// `fallback`. Optimistic on purpose, so new nodes get tried.
+    pub fn prior(&self, fallback: f64) -> f64 {
+        if self.up.is_empty() {
+            return fallback;
+        }
+        let mut known: Vec<f64> = self.up.values().copied().collect();
+        known.sort_by(f64::total_cmp);
+        known[known.len() / 2]
+    }
+
+    pub fn record(&mut self, obs: Observation, prior: f64) {
+        let r = obs.bytes_per_sec;
+        if !(r.is_finite() && r > 0.0) {
+            return;
+        }
+        let link = self.links.entry((obs.from, obs.to)).or_insert(r);
+        *link = 0.5 * *link + 0.5 * r;
+        let k_up = obs.uploads.max(1) as f64;
+        let k_down = obs.downloads.max(1) as f64;
+        let up_share = self.up.get(&obs.from).copied().unwrap_or(prior) / k_up;
+        let down_share = self.down.get(&obs.to).copied().unwrap_or(prior) / k_down;
+        let up_explains = up_share <= r * BLAME_MARGIN;
+        let down_explains = down_share <= r * BLAME_MARGIN;
+        update(&mut self.up, obs.from, r * k_up, down_explains, prior);
+        update(&mut self.down, obs.to, r * k_down, up_explains, prior);
+    }
+
+    /// Forgets a node (it left; if it comes back it may be on another link).
+    pub fn forget(&mut self, peer: PeerId) {
+        self.up.remove(&peer);
+        self.down.remove(&peer);
+        self.links.retain(|(a, b), _| *a != peer && *b != peer);
+    }
+}
+
+fn update(
+    map: &mut BTreeMap<PeerId, f64>,
+    peer: PeerId,
+    demo: f64,
+    other_side_explains: bool,
+    prior: f64,
+) {
+    match map.get_mut(&peer) {
+        None if other_side_explains && demo < prior => {}
+        None => {
+            map.insert(peer, demo);
+        }
+        Some(est) if demo >= *est => *est = demo,
+        Some(_) if other_side_explains => {}
+        Some(est) => *est += LOWER_WEIGHT * (demo - *est),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(from: u32, to: u32, r: f64) -> Observation {
+        Observation {
+            from: PeerId(from),
+            to: PeerId(to),
+            bytes_per_sec: r,
+            uploads: 1,
+            downloads: 1,
+        }
+    }
+
+    #[test]
+    fn a_slow_downloader_does_not_make_a_fast_uploader_look_slow() {
+        let mut rates = Rates::default();
+        rates.record(obs(1, 2, 100.0), 100.0); // fast uploader 1, fast downloader 2
+        rates.record(obs(3, 4, 1.0), 100.0); // slow 3 -> 4: both look slow at first
+        rates.record(obs(5, 4, 100.0), 100.0); // 4 shows it is fast
+        assert_eq!(rates.download(PeerId(4)), Some(100.0));
+        rates.record(obs(1, 4, 100.0), 100.0);
+        // 4 is now known to be fast; a slow transfer 3 -> 4 lowers 3 only.
+        rates.record(obs(3, 4, 1.0), 100.0);
+        assert!(rates.upload(PeerId(3)).unwrap() < 10.0);
+        // Known-slow downloader 6 receiving from the fast uploader 1.
+        rates.record(obs(3, 6, 1.0), 1.0);
+        rates.record(obs(1, 6, 1.0), 100.0);
+        assert_eq!(rates.upload(PeerId(1)), Some(100.0));
+        assert_eq!(rates.link(PeerId(1), PeerId(6)), Some(1.0));
+    }
+
+    #[test]
+    fn concurrency_is_taken_into_account() {
+        let mut rates = Rates::default();
+        rates.record(
+            Observation {
+                uploads: 4,
+                ..obs(1, 2, 25.0)
+            },
+            100.0,
+        );
+        assert_eq!(rates.upload(PeerId(1)), Some(100.0));
+        assert_eq!(rates.download(PeerId(2)), Some(25.0));
+    }
+}
