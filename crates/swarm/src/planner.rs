@@ -4,11 +4,13 @@
 //! and the tests all run the one algorithm. Each call:
 //!
 //! 1. cancels transfers past their deadline (they are retried elsewhere);
-//! 2. lets every uploader with a free slot, sources first and then the fastest peers, send the
-//!    rarest chunk (fewest holders plus transfers in flight) that some peer with a free download
-//!    slot lacks. Each peer keeps one download slot for sources, so the master's upload — the
-//!    scarcest resource — never waits for a free downloader; uploaders known to be much slower
-//!    than the rest only serve peers as slow as they are;
+//! 2. repeatedly starts the transfer of the globally rarest chunk (fewest holders plus transfers
+//!    in flight) that an uploader with a free slot holds and a peer with a free download slot
+//!    lacks, until no such pair is left; between equally rare chunks, sources and then the
+//!    fastest uploaders go first. Each peer keeps one download slot for sources, so the master's
+//!    upload — the scarcest resource — never waits for a free downloader; uploaders known to be
+//!    much slower than the rest only serve peers as slow as they are, and a slow downloader gets
+//!    at most one of an uploader's slots;
 //! 3. in the end game, when a peer's missing chunks are all on their way, duplicates a transfer
 //!    that another uploader is expected to finish much sooner (the loser is cancelled when the
 //!    first copy is verified).
@@ -92,6 +94,8 @@ struct Node<'a> {
     down_rate: f64,
     slow_uploader: bool,
     slow_downloader: bool,
+    /// Its uploads going to slow downloaders.
+    uploads_to_slow: u32,
 }
 
 impl Node<'_> {
@@ -138,6 +142,7 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
                 down_rate,
                 slow_uploader: !p.source && up_rate < cfg.slow_fraction * prior,
                 slow_downloader: down_rate < cfg.slow_fraction * median_down,
+                uploads_to_slow: 0,
             }
         })
         .collect();
@@ -146,6 +151,14 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
         .enumerate()
         .map(|(i, n)| (n.peer.id, i))
         .collect();
+    for t in state.transfers() {
+        if let (Some(&f), Some(&d)) = (index.get(&t.from), index.get(&t.to))
+            && nodes[d].slow_downloader
+            && now < t.deadline
+        {
+            nodes[f].uploads_to_slow += 1;
+        }
+    }
     let mut in_flight = state.in_flight().to_vec();
     let holders = state.holders();
     let mut orders = Vec::new();
@@ -170,11 +183,14 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
             }
         }
     }
+    // A peer that failed to deliver a chunk is not asked for it by the same peer again; a source
+    // always may be (it is the last resort, and its timeouts grow with every attempt).
+    let sources: BTreeSet<PeerId> = state.peers().filter(|p| p.source).map(|p| p.id).collect();
     let blocked = |c: usize, u: PeerId, d: PeerId| {
-        state.has_failed(c, u, d) || timed_out.contains(&(c, u, d))
+        !sources.contains(&u) && (state.has_failed(c, u, d) || timed_out.contains(&(c, u, d)))
     };
 
-    // 2. Rarest first, sources first.
+    // 2. Rarest first.
     let mut uploaders: Vec<(usize, u64)> = nodes
         .iter()
         .enumerate()
@@ -190,29 +206,45 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
             .then(a.1.cmp(&b.1))
     });
     let uploaders: Vec<usize> = uploaders.into_iter().map(|(i, _)| i).collect();
+    // Each round assigns the globally rarest (chunk, downloader) any free uploader can serve;
+    // an uploader's best pick stays valid until its chunk, its downloader or itself is used.
+    let mut picks: Vec<Option<Pick>> = vec![None; nodes.len()];
+    let mut stale = vec![true; nodes.len()];
     let mut exhausted = vec![false; nodes.len()];
     loop {
-        let mut progress = false;
-        for &u in &uploaders {
+        let mut best: Option<(usize, Pick)> = None;
+        for (rank, &u) in uploaders.iter().enumerate() {
             if exhausted[u] || nodes[u].uploads >= nodes[u].peer.slots.upload {
                 continue;
             }
-            match pick(&nodes, u, holders, &in_flight, &blocked, &mut rng) {
-                Some((chunk, d)) => {
-                    let order = start(state, cfg, &nodes, u, d, chunk, now, next_id);
-                    next_id += 1;
-                    nodes[u].uploads += 1;
-                    nodes[d].downloads += 1;
-                    nodes[d].incoming.insert(chunk);
-                    in_flight[chunk] += 1;
-                    orders.push(Order::Start(order));
-                    progress = true;
-                }
-                None => exhausted[u] = true,
+            if stale[u] {
+                picks[u] = pick(&nodes, u, holders, &in_flight, &blocked, &mut rng);
+                stale[u] = false;
+            }
+            let Some(p) = picks[u] else {
+                exhausted[u] = true;
+                continue;
+            };
+            // Rarest first; between equals, the uploaders' order (sources, then fastest).
+            if best.is_none_or(|(r, b)| (p.rarity, rank) < (b.rarity, r)) {
+                best = Some((rank, p));
             }
         }
-        if !progress {
-            break;
+        let Some((_, p)) = best else { break };
+        let order = start(state, cfg, &nodes, p.from, p.to, p.chunk, now, next_id);
+        next_id += 1;
+        nodes[p.from].uploads += 1;
+        nodes[p.from].uploads_to_slow += nodes[p.to].slow_downloader as u32;
+        nodes[p.to].downloads += 1;
+        nodes[p.to].incoming.insert(p.chunk);
+        in_flight[p.chunk] += 1;
+        orders.push(Order::Start(order));
+        for &u in &uploaders {
+            if let Some(q) = picks[u]
+                && (u == p.from || q.chunk == p.chunk || q.to == p.to)
+            {
+                stale[u] = true;
+            }
         }
     }
 
@@ -277,6 +309,15 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
     orders
 }
 
+/// One possible transfer: the rarest chunk an uploader can usefully send, and to whom.
+#[derive(Debug, Clone, Copy)]
+struct Pick {
+    rarity: u32,
+    chunk: usize,
+    from: usize,
+    to: usize,
+}
+
 /// The rarest chunk `u` holds that a peer with room wants, and the peer to send it to.
 fn pick(
     nodes: &[Node],
@@ -285,12 +326,16 @@ fn pick(
     in_flight: &[u32],
     blocked: &impl Fn(usize, PeerId, PeerId) -> bool,
     rng: &mut SplitMix64,
-) -> Option<(usize, usize)> {
+) -> Option<Pick> {
     let up = &nodes[u];
     let from_source = up.peer.source;
+    // A slow downloader holds a slot for a long time while using little of it: it gets at most
+    // one of an uploader's slots, so the others keep serving peers that can use them.
+    let slow_lane_full = up.peer.slots.upload >= 2 && up.uploads_to_slow >= 1;
     let takers: Vec<usize> = (0..nodes.len())
         .filter(|&d| d != u && nodes[d].has_room(from_source))
         .filter(|&d| !up.slow_uploader || nodes[d].slow_downloader)
+        .filter(|&d| !(slow_lane_full && nodes[d].slow_downloader))
         .collect();
     if takers.is_empty() {
         return None;
@@ -313,7 +358,7 @@ fn pick(
         }
     }
     candidates.sort_unstable();
-    for (_, _, c) in candidates {
+    for (rarity, _, c) in candidates {
         let best = takers
             .iter()
             .copied()
@@ -326,7 +371,12 @@ fn pick(
             })
             .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
         if let Some((_, _, _, d)) = best {
-            return Some((c, d));
+            return Some(Pick {
+                rarity,
+                chunk: c,
+                from: u,
+                to: d,
+            });
         }
     }
     None

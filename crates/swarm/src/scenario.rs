@@ -112,7 +112,8 @@ pub enum Preset {
     Slow,
     /// Gigabit, 2 % of the transfers break midway.
     Failing,
-    /// Gigabit; 10 % of the peers join late, 10 % leave midway and come back, 5 % leave for good.
+    /// Gigabit; 10 % of the peers join during the first tenth of the run, 10 % leave midway and
+    /// come back, 5 % leave for good.
     Churn,
     /// All of the above at once.
     Hostile,
@@ -200,7 +201,7 @@ impl Scenario {
             for (k, &p) in chosen.iter().enumerate() {
                 let node = &mut s.peers[p];
                 if k < tenth {
-                    node.join_at = rng.unit() * span * 0.5;
+                    node.join_at = rng.unit() * span * 0.1;
                 } else if k < 2 * tenth {
                     let leave = (0.1 + 0.6 * rng.unit()) * span;
                     node.leave_at = Some(leave);

@@ -28,6 +28,9 @@ pub struct SimReport {
     /// Kumar & Ross lower bound for the peers present at the end.
     pub bound: f64,
     pub ratio: f64,
+    /// `max(join + F/d)` over peers joining late, when that exceeds `bound`: the part of the
+    /// ratio no planner could avoid.
+    pub late_join_bound: Option<f64>,
     /// The same for the peers not marked slow, when some are.
     pub fast: Option<(f64, f64)>,
     pub transfers: u64,
@@ -47,6 +50,12 @@ impl SimReport {
             "completion={:.2}s bound={:.2}s ratio={:.3}",
             self.completion, self.bound, self.ratio
         );
+        if let Some(late) = self.late_join_bound {
+            line.push_str(&format!(
+                " late_join_bound={late:.2}s late_join_ratio={:.3}",
+                self.completion / late
+            ));
+        }
         if let Some((c, b)) = self.fast {
             line.push_str(&format!(
                 " fast_completion={c:.2}s fast_bound={b:.2}s fast_ratio={:.3}",
@@ -229,6 +238,7 @@ impl<'a> Sim<'a> {
                 completion: 0.0,
                 bound: 0.0,
                 ratio: 0.0,
+                late_join_bound: None,
                 fast: None,
                 transfers: 0,
                 failed: 0,
@@ -478,9 +488,20 @@ impl<'a> Sim<'a> {
             let up: Vec<f64> = nodes.iter().map(|&n| sc.peers[n - 1].up).collect();
             completion_bound(sc.bytes(), sc.source.up, &down, &up)
         };
+        // A peer joining late needs at least `F/d` after it joins: no schedule beats that either.
+        let late = staying
+            .iter()
+            .map(|&n| {
+                let p = &sc.peers[n - 1];
+                p.join_at + sc.bytes() / p.down
+            })
+            .fold(0.0, f64::max);
         self.report.completion = self.now;
         self.report.bound = bound_for(&staying);
         self.report.ratio = self.now / self.report.bound;
+        if late > self.report.bound {
+            self.report.late_join_bound = Some(late);
+        }
         let fast: Vec<usize> = staying
             .iter()
             .copied()
