@@ -96,25 +96,40 @@ struct Node<'a> {
     slow_downloader: bool,
     /// Its uploads going to slow downloaders.
     uploads_to_slow: u32,
+    /// Expected bytes/s of its transfers in flight, each way.
+    load_up: f64,
+    load_down: f64,
 }
+
+/// A node whose transfers are expected to use this share of its capacity takes no further one
+/// (beyond its first, and beyond the download slot kept for sources).
+const BUSY: f64 = 0.8;
 
 impl Node<'_> {
     fn wants(&self, chunk: usize) -> bool {
         !self.peer.source && !self.peer.has.contains(chunk) && !self.incoming.contains(chunk)
     }
 
-    /// Whether it can take one more download from an uploader of this kind.
+    /// Whether it can take one more download from an uploader of this kind: a free slot (one
+    /// kept for sources), and for a further peer transfer, download capacity left unused.
     fn has_room(&self, from_source: bool) -> bool {
         if self.peer.source || self.peer.is_complete() {
             return false;
         }
         let slots = self.peer.slots.download;
-        let limit = if from_source || slots < 2 {
-            slots
-        } else {
-            slots - 1
-        };
-        self.downloads < limit
+        if from_source {
+            return self.downloads < slots;
+        }
+        let limit = if slots < 2 { slots } else { slots - 1 };
+        self.downloads < limit && (self.downloads == 0 || self.load_down < BUSY * self.down_rate)
+    }
+
+    /// Whether it can start one more upload: a free slot and upload capacity left unused.
+    /// Equal peers thus send one chunk at a time at full speed (chunks spread fastest that way),
+    /// while a fast uploader serving slower peers uses several slots.
+    fn can_upload(&self) -> bool {
+        self.uploads < self.peer.slots.upload
+            && (self.uploads == 0 || self.load_up < BUSY * self.up_rate)
     }
 }
 
@@ -143,6 +158,8 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
                 slow_uploader: !p.source && up_rate < cfg.slow_fraction * prior,
                 slow_downloader: down_rate < cfg.slow_fraction * median_down,
                 uploads_to_slow: 0,
+                load_up: 0.0,
+                load_down: 0.0,
             }
         })
         .collect();
@@ -157,6 +174,17 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
             && now < t.deadline
         {
             nodes[f].uploads_to_slow += 1;
+        }
+    }
+    for t in state.transfers() {
+        if now >= t.deadline {
+            continue;
+        }
+        if let (Some(&f), Some(&d)) = (index.get(&t.from), index.get(&t.to)) {
+            let rate = (nodes[f].up_rate / nodes[f].uploads.max(1) as f64)
+                .min(nodes[d].down_rate / nodes[d].downloads.max(1) as f64);
+            nodes[f].load_up += rate;
+            nodes[d].load_down += rate;
         }
     }
     let mut in_flight = state.in_flight().to_vec();
@@ -212,9 +240,9 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
     let mut stale = vec![true; nodes.len()];
     let mut exhausted = vec![false; nodes.len()];
     loop {
-        let mut best: Option<(usize, Pick)> = None;
+        let mut best: Option<((bool, u32, u32, usize), Pick)> = None;
         for (rank, &u) in uploaders.iter().enumerate() {
-            if exhausted[u] || nodes[u].uploads >= nodes[u].peer.slots.upload {
+            if exhausted[u] || !nodes[u].can_upload() {
                 continue;
             }
             if stale[u] {
@@ -225,14 +253,20 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
                 exhausted[u] = true;
                 continue;
             };
-            // Rarest first; between equals, the uploaders' order (sources, then fastest).
-            if best.is_none_or(|(r, b)| (p.rarity, rank) < (b.rarity, r)) {
-                best = Some((rank, p));
+            // Sources first (their upload is the scarcest), then idle uploaders before second
+            // slots (a first transfer runs at full rate, a second one halves both), then the
+            // rarest chunk, then the uploaders' order (fastest first).
+            let key = (!nodes[u].peer.source, nodes[u].uploads, p.rarity, rank);
+            if best.is_none_or(|(k, _)| key < k) {
+                best = Some((key, p));
             }
         }
         let Some((_, p)) = best else { break };
         let order = start(state, cfg, &nodes, p.from, p.to, p.chunk, now, next_id);
         next_id += 1;
+        let rate = expected_rate(&nodes[p.from], &nodes[p.to]);
+        nodes[p.from].load_up += rate;
+        nodes[p.to].load_down += rate;
         nodes[p.from].uploads += 1;
         nodes[p.from].uploads_to_slow += nodes[p.to].slow_downloader as u32;
         nodes[p.to].downloads += 1;
@@ -365,12 +399,19 @@ fn pick(
             .filter(|&d| nodes[d].wants(c) && !blocked(c, up.peer.id, nodes[d].peer.id))
             .map(|d| {
                 let n = &nodes[d];
-                // Fewer downloads first (spread the load); a source prefers good forwarders.
+                // What a source sends once must spread fast: it avoids peers known to upload
+                // slowly. Then fewer downloads first (spread the load), then better forwarders.
+                let poor_forwarder = from_source && n.slow_uploader;
                 let forward = if from_source { -n.up_rate } else { 0.0 };
-                (n.downloads, forward, rng.next_u64(), d)
+                (poor_forwarder, n.downloads, forward, rng.next_u64(), d)
             })
-            .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
-        if let Some((_, _, _, d)) = best {
+            .min_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then(a.1.cmp(&b.1))
+                    .then(a.2.total_cmp(&b.2))
+                    .then(a.3.cmp(&b.3))
+            });
+        if let Some((_, _, _, _, d)) = best {
             return Some(Pick {
                 rarity,
                 chunk: c,

@@ -76,8 +76,8 @@ pub struct Scenario {
 /// Gigabit Ethernet, in bytes per second.
 pub const GIGABIT: f64 = 125e6;
 pub const DEFAULT_SLOTS: Slots = Slots {
-    upload: 2,
-    download: 3,
+    upload: 4,
+    download: 4,
 };
 const DEFAULT_LATENCY: f64 = 0.005;
 
