@@ -144,6 +144,7 @@ mod tests {
             100.0,
         );
         assert_eq!(rates.upload(PeerId(1)), Some(100.0));
-        assert_eq!(rates.download(PeerId(2)), Some(25.0));
+        // The uploader's four-way split explains the 25: the downloader is not judged slow.
+        assert_eq!(rates.download(PeerId(2)), None);
     }
 }
