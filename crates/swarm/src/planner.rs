@@ -38,6 +38,10 @@ pub struct PlannerConfig {
     pub max_corrupt: u32,
     /// A duplicate transfer in the end game must be expected to finish this many times sooner.
     pub endgame_gain: f64,
+    /// A node whose transfers in flight are expected to use this share of its capacity starts
+    /// no further one (beyond its first, and beyond the download slot kept for sources).
+    /// `f64::INFINITY` fills every slot.
+    pub busy_fraction: f64,
 }
 
 impl Default for PlannerConfig {
@@ -49,6 +53,7 @@ impl Default for PlannerConfig {
             slow_fraction: 0.2,
             max_corrupt: 3,
             endgame_gain: 2.0,
+            busy_fraction: 0.8,
         }
     }
 }
@@ -101,10 +106,6 @@ struct Node<'a> {
     load_down: f64,
 }
 
-/// A node whose transfers are expected to use this share of its capacity takes no further one
-/// (beyond its first, and beyond the download slot kept for sources).
-const BUSY: f64 = 0.8;
-
 impl Node<'_> {
     fn wants(&self, chunk: usize) -> bool {
         !self.peer.source && !self.peer.has.contains(chunk) && !self.incoming.contains(chunk)
@@ -112,7 +113,7 @@ impl Node<'_> {
 
     /// Whether it can take one more download from an uploader of this kind: a free slot (one
     /// kept for sources), and for a further peer transfer, download capacity left unused.
-    fn has_room(&self, from_source: bool) -> bool {
+    fn has_room(&self, from_source: bool, busy: f64) -> bool {
         if self.peer.source || self.peer.is_complete() {
             return false;
         }
@@ -121,15 +122,15 @@ impl Node<'_> {
             return self.downloads < slots;
         }
         let limit = if slots < 2 { slots } else { slots - 1 };
-        self.downloads < limit && (self.downloads == 0 || self.load_down < BUSY * self.down_rate)
+        self.downloads < limit && (self.downloads == 0 || self.load_down < busy * self.down_rate)
     }
 
     /// Whether it can start one more upload: a free slot and upload capacity left unused.
     /// Equal peers thus send one chunk at a time at full speed (chunks spread fastest that way),
     /// while a fast uploader serving slower peers uses several slots.
-    fn can_upload(&self) -> bool {
+    fn can_upload(&self, busy: f64) -> bool {
         self.uploads < self.peer.slots.upload
-            && (self.uploads == 0 || self.load_up < BUSY * self.up_rate)
+            && (self.uploads == 0 || self.load_up < busy * self.up_rate)
     }
 }
 
@@ -242,11 +243,19 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
     loop {
         let mut best: Option<((bool, u32, u32, usize), Pick)> = None;
         for (rank, &u) in uploaders.iter().enumerate() {
-            if exhausted[u] || !nodes[u].can_upload() {
+            if exhausted[u] || !nodes[u].can_upload(cfg.busy_fraction) {
                 continue;
             }
             if stale[u] {
-                picks[u] = pick(&nodes, u, holders, &in_flight, &blocked, &mut rng);
+                picks[u] = pick(
+                    &nodes,
+                    u,
+                    holders,
+                    &in_flight,
+                    &blocked,
+                    cfg.busy_fraction,
+                    &mut rng,
+                );
                 stale[u] = false;
             }
             let Some(p) = picks[u] else {
@@ -288,7 +297,7 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
         .filter(|t| now < t.deadline && index.contains_key(&t.to))
         .collect();
     for d in 0..nodes.len() {
-        if !nodes[d].has_room(true) {
+        if !nodes[d].has_room(true, cfg.busy_fraction) {
             continue;
         }
         let peer = nodes[d].peer;
@@ -303,7 +312,7 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
                 .then(a.id.cmp(&b.id))
         });
         for t in mine {
-            if !nodes[d].has_room(true) {
+            if !nodes[d].has_room(true, cfg.busy_fraction) {
                 break;
             }
             let copies = transfers
@@ -359,6 +368,7 @@ fn pick(
     holders: &[u32],
     in_flight: &[u32],
     blocked: &impl Fn(usize, PeerId, PeerId) -> bool,
+    busy: f64,
     rng: &mut SplitMix64,
 ) -> Option<Pick> {
     let up = &nodes[u];
@@ -367,7 +377,7 @@ fn pick(
     // one of an uploader's slots, so the others keep serving peers that can use them.
     let slow_lane_full = up.peer.slots.upload >= 2 && up.uploads_to_slow >= 1;
     let takers: Vec<usize> = (0..nodes.len())
-        .filter(|&d| d != u && nodes[d].has_room(from_source))
+        .filter(|&d| d != u && nodes[d].has_room(from_source, busy))
         .filter(|&d| !up.slow_uploader || nodes[d].slow_downloader)
         .filter(|&d| !(slow_lane_full && nodes[d].slow_downloader))
         .collect();

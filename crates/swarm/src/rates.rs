@@ -11,6 +11,8 @@ use crate::state::PeerId;
 
 /// How much of the gap to a lower observation an estimate closes at once.
 const LOWER_WEIGHT: f64 = 0.5;
+/// How much more than it showed a node is assumed to manage when the other end limited it.
+const HEADROOM: f64 = 1.3;
 /// An observation within this factor of what the other side could give is blamed on that side.
 const BLAME_MARGIN: f64 = 1.5;
 
@@ -92,9 +94,15 @@ fn update(
 ) {
     match map.get_mut(&peer) {
         None if other_side_explains && demo < prior => {}
+        // Limited by the other side: it can do at least this, probably more. The headroom lets
+        // the planner try one more concurrent transfer and so discover the real capacity.
+        None if other_side_explains => {
+            map.insert(peer, demo * HEADROOM);
+        }
         None => {
             map.insert(peer, demo);
         }
+        Some(est) if demo >= *est && other_side_explains => *est = demo * HEADROOM,
         Some(est) if demo >= *est => *est = demo,
         Some(_) if other_side_explains => {}
         Some(est) => *est += LOWER_WEIGHT * (demo - *est),
@@ -121,15 +129,17 @@ mod tests {
         rates.record(obs(1, 2, 100.0), 100.0); // fast uploader 1, fast downloader 2
         rates.record(obs(3, 4, 1.0), 100.0); // slow 3 -> 4: both look slow at first
         rates.record(obs(5, 4, 100.0), 100.0); // 4 shows it is fast
-        assert_eq!(rates.download(PeerId(4)), Some(100.0));
+        assert!(rates.download(PeerId(4)).unwrap() >= 100.0);
         rates.record(obs(1, 4, 100.0), 100.0);
         // 4 is now known to be fast; a slow transfer 3 -> 4 lowers 3 only.
         rates.record(obs(3, 4, 1.0), 100.0);
         assert!(rates.upload(PeerId(3)).unwrap() < 10.0);
         // Known-slow downloader 6 receiving from the fast uploader 1.
         rates.record(obs(3, 6, 1.0), 1.0);
+        let before = rates.upload(PeerId(1)).unwrap();
+        assert!(before >= 100.0);
         rates.record(obs(1, 6, 1.0), 100.0);
-        assert_eq!(rates.upload(PeerId(1)), Some(100.0));
+        assert_eq!(rates.upload(PeerId(1)), Some(before));
         assert_eq!(rates.link(PeerId(1), PeerId(6)), Some(1.0));
     }
 

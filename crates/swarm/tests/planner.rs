@@ -51,6 +51,14 @@ fn apply_all(state: &mut SwarmState, orders: &[Order], now: f64) {
 
 const SRC: PeerId = PeerId(0);
 
+/// Every free slot used, whatever the rates: for tests about slots and choices.
+fn fill_slots() -> PlannerConfig {
+    PlannerConfig {
+        busy_fraction: f64::INFINITY,
+        ..PlannerConfig::default()
+    }
+}
+
 #[test]
 fn the_source_fills_its_upload_slots_and_peers_respect_theirs() {
     let n = 8;
@@ -59,7 +67,7 @@ fn the_source_fills_its_upload_slots_and_peers_respect_theirs() {
     for p in 1..=5 {
         state.add_peer(PeerId(p), ChunkSet::empty(n), false, slots(2, 2));
     }
-    let orders = plan(&state, &PlannerConfig::default(), 0.0, 1);
+    let orders = plan(&state, &fill_slots(), 0.0, 1);
     let s = starts(&orders);
     assert_eq!(s.len(), 3, "three source slots, nobody else holds anything");
     assert!(s.iter().all(|o| o.from == SRC));
@@ -71,7 +79,7 @@ fn the_source_fills_its_upload_slots_and_peers_respect_theirs() {
     receivers.dedup();
     assert_eq!(receivers.len(), 3, "spread over three peers");
     apply_all(&mut state, &orders, 0.0);
-    assert!(starts(&plan(&state, &PlannerConfig::default(), 0.0, 2)).is_empty());
+    assert!(starts(&plan(&state, &fill_slots(), 0.0, 2)).is_empty());
 }
 
 #[test]
@@ -101,7 +109,7 @@ fn in_flight_transfers_count_towards_rarity() {
     for p in 2..=4 {
         state.add_peer(PeerId(p), ChunkSet::empty(n), false, slots(1, 1));
     }
-    let orders = plan(&state, &PlannerConfig::default(), 0.0, 3);
+    let orders = plan(&state, &fill_slots(), 0.0, 3);
     let mut per_chunk = [0; 2];
     for s in starts(&orders) {
         per_chunk[s.chunk] += 1;
@@ -217,7 +225,7 @@ fn corrupt_chunks_are_forgotten_and_repeat_offenders_never_asked_again() {
     state.add_peer(SRC, ChunkSet::empty(n), true, slots(1, 1));
     let cfg = PlannerConfig {
         max_corrupt: 2,
-        ..PlannerConfig::default()
+        ..fill_slots()
     };
     for (round, victim) in [(0, 2), (1, 3)] {
         state.add_peer(PeerId(victim), ChunkSet::empty(n), false, slots(1, 4));
@@ -387,4 +395,68 @@ fn a_slow_downloader_gets_at_most_one_of_an_uploaders_slots() {
         .filter(|s| s.to == PeerId(1) && s.from == SRC)
         .count();
     assert!(to_slow <= 1, "slow peer got {to_slow} source slots");
+}
+
+#[test]
+fn equal_peers_send_one_chunk_at_a_time_and_fast_uploaders_use_more_slots() {
+    let n = 8;
+    let mut state = SwarmState::new(chunks(n, 0));
+    state.add_peer(SRC, ChunkSet::empty(n), true, slots(4, 1));
+    for p in 1..=4 {
+        state.add_peer(PeerId(p), ChunkSet::empty(n), false, slots(4, 4));
+    }
+    let cfg = PlannerConfig::default();
+    let orders = plan(&state, &cfg, 0.0, 1);
+    assert_eq!(
+        starts(&orders).len(),
+        1,
+        "nothing known: one transfer is expected to use the whole upload"
+    );
+    // Then the source shows 100 MB/s over four concurrent transfers, and each of four peers
+    // shows 25 MB/s on a transfer of its own: the peers are the limit, not the source.
+    let n = 16;
+    let mut state = SwarmState::new(chunks(n, 0));
+    state.add_peer(SRC, ChunkSet::empty(n), true, slots(4, 1));
+    for p in 1..=4 {
+        state.add_peer(PeerId(p), ChunkSet::empty(n), false, slots(4, 4));
+    }
+    let mut id = 0;
+    let mut send = |state: &mut SwarmState, to: u32, chunk: usize, at: f64| {
+        id += 1;
+        let order = Order::Start(StartOrder {
+            id: TransferId(id),
+            chunk,
+            from: SRC,
+            to: PeerId(to),
+            expected_end: at + 0.1,
+            deadline: at + 100.0,
+        });
+        state.apply(&order, at);
+        TransferId(id)
+    };
+    let mut now = 0.0;
+    for round in 0..2 {
+        let batch: Vec<_> = (1..=4)
+            .map(|p| send(&mut state, p, 8 * round + p as usize - 1, now))
+            .collect();
+        now += 0.4;
+        for t in batch {
+            state.complete(t, now);
+        }
+        if round == 0 {
+            for p in 1..=4 {
+                let t = send(&mut state, p, 4 + p as usize - 1, now);
+                now += 0.4;
+                state.complete(t, now);
+            }
+        }
+    }
+    state.check().unwrap();
+    assert!(state.rates().upload(SRC).unwrap() >= 100.0 * MB as f64);
+    assert!(state.rates().download(PeerId(1)).unwrap() <= 35.0 * MB as f64);
+    // One such peer cannot take the source's whole upload: it feeds several at once.
+    let orders = plan(&state, &cfg, now, 2);
+    let from_source = starts(&orders).iter().filter(|s| s.from == SRC).count();
+    assert!(from_source >= 2, "{from_source} transfers from the source");
+    apply_all(&mut state, &orders, now);
 }
