@@ -223,7 +223,11 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
     let mut uploaders: Vec<(usize, u64)> = nodes
         .iter()
         .enumerate()
-        .filter(|(_, n)| !n.peer.has.is_empty() && n.peer.corrupt_served < cfg.max_corrupt)
+        .filter(|(_, n)| {
+            // A source is never banned: its chunks come from the folder itself, and a peer
+            // claiming otherwise must not be able to cut everyone off from it.
+            !n.peer.has.is_empty() && (n.peer.source || n.peer.corrupt_served < cfg.max_corrupt)
+        })
         .map(|(i, _)| (i, rng.next_u64()))
         .collect();
     uploaders.sort_by(|a, b| {
