@@ -351,14 +351,16 @@ impl SwarmState {
             .collect()
     }
 
-    /// A transfer ended without a good chunk; `bytes_done` arrived before it did.
+    /// A transfer ended without a good chunk; `bytes_done` arrived before it did (for a timeout,
+    /// what the downloader reports having received).
     pub fn fail(&mut self, id: TransferId, now: f64, bytes_done: u64, why: Failure) {
         let Some(t) = self.release(id) else {
             return;
         };
         tracing::debug!(chunk = t.chunk, from = %t.from, to = %t.to, ?why, "transfer failed");
-        if bytes_done > 0 || why == Failure::TimedOut {
-            // What arrived before the deadline is a (pessimistic) rate observation.
+        if why == Failure::TimedOut {
+            // What arrived before the deadline says how slow the link was. A broken transfer
+            // says nothing about speed (it may have broken after a few bytes).
             self.learn(&t, bytes_done.max(1), now);
         }
         self.failed.insert((t.chunk, t.from, t.to));
