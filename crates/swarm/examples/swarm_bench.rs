@@ -43,8 +43,16 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "{:<8} {:>5} {:>7} {:>7} {:>7} {:>11} {:>6} {:>8}",
-        "scenario", "peers", "median", "min", "max", "fast median", "goal", "wall s"
+        "{:<8} {:>5} {:>7} {:>7} {:>7} {:>11} {:>14} {:>6} {:>8}",
+        "scenario",
+        "peers",
+        "median",
+        "min",
+        "max",
+        "fast median",
+        "arrival median",
+        "goal",
+        "wall s"
     );
     let mut missed = 0;
     for &preset in &presets {
@@ -52,11 +60,13 @@ fn main() -> ExitCode {
             let started = Instant::now();
             let mut ratios = Vec::new();
             let mut fast = Vec::new();
+            let mut arrival = Vec::new();
             for seed in 1..=seeds {
                 let scenario = Scenario::preset(preset, n, chunks, seed);
                 match simulate(&scenario, seed, None, &mut |_, _| {}) {
                     Ok(r) => {
                         ratios.push(r.ratio);
+                        arrival.push(r.completion / r.late_join_bound.unwrap_or(r.bound));
                         if let Some((c, b)) = r.fast {
                             fast.push(c / b);
                         }
@@ -84,13 +94,14 @@ fn main() -> ExitCode {
                 missed += 1;
             }
             println!(
-                "{:<8} {:>5} {:>7.3} {:>7.3} {:>7.3} {:>11} {:>6} {:>8.1}{}",
+                "{:<8} {:>5} {:>7.3} {:>7.3} {:>7.3} {:>11} {:>14.3} {:>6} {:>8.1}{}",
                 preset.name(),
                 n,
                 m,
                 ratios.first().copied().unwrap_or(f64::NAN),
                 ratios.last().copied().unwrap_or(f64::NAN),
                 fast_m,
+                median(&mut arrival),
                 goal,
                 started.elapsed().as_secs_f64(),
                 if judged > goal { "  MISSED" } else { "" }

@@ -13,6 +13,8 @@ use crate::state::PeerId;
 const LOWER_WEIGHT: f64 = 0.5;
 /// How much more than it showed a node is assumed to manage when the other end limited it.
 const HEADROOM: f64 = 1.3;
+/// An observation this close to an estimate counts as reaching it (request latency, rounding).
+const REACHED: f64 = 0.9;
 /// An observation within this factor of what the other side could give is blamed on that side.
 const BLAME_MARGIN: f64 = 1.5;
 
@@ -69,12 +71,18 @@ impl Rates {
         *link = 0.5 * *link + 0.5 * r;
         let k_up = obs.uploads.max(1) as f64;
         let k_down = obs.downloads.max(1) as f64;
-        let up_share = self.up.get(&obs.from).copied().unwrap_or(prior) / k_up;
-        let down_share = self.down.get(&obs.to).copied().unwrap_or(prior) / k_down;
-        let up_explains = up_share <= r * BLAME_MARGIN;
-        let down_explains = down_share <= r * BLAME_MARGIN;
-        update(&mut self.up, obs.from, r * k_up, down_explains, prior);
-        update(&mut self.down, obs.to, r * k_down, up_explains, prior);
+        let up_known = self.up.get(&obs.from).copied();
+        let down_known = self.down.get(&obs.to).copied();
+        let up = Side {
+            known: up_known.is_some(),
+            limited_to_this: up_known.unwrap_or(prior) / k_up <= r * BLAME_MARGIN,
+        };
+        let down = Side {
+            known: down_known.is_some(),
+            limited_to_this: down_known.unwrap_or(prior) / k_down <= r * BLAME_MARGIN,
+        };
+        update(&mut self.up, obs.from, r * k_up, down, prior);
+        update(&mut self.down, obs.to, r * k_down, up, prior);
     }
 
     /// Forgets a node (it left; if it comes back it may be on another link).
@@ -85,27 +93,34 @@ impl Rates {
     }
 }
 
-fn update(
-    map: &mut BTreeMap<PeerId, f64>,
-    peer: PeerId,
-    demo: f64,
-    other_side_explains: bool,
-    prior: f64,
-) {
-    match map.get_mut(&peer) {
-        None if other_side_explains && demo < prior => {}
-        // Limited by the other side: it can do at least this, probably more. The headroom lets
+/// What is known of the other end of an observed transfer.
+#[derive(Clone, Copy)]
+struct Side {
+    /// Its capacity was measured before (not just the prior).
+    known: bool,
+    /// Its expected share was about the observed rate: it may have been the limit.
+    limited_to_this: bool,
+}
+
+/// Raising is always sound (a node managed at least `demo`); lowering only when the other end is
+/// known and could have gone faster, so that an unknown or slow partner never drags a node down.
+fn update(map: &mut BTreeMap<PeerId, f64>, peer: PeerId, demo: f64, other: Side, prior: f64) {
+    let current = map.get(&peer).copied();
+    if demo >= current.unwrap_or(prior) * REACHED {
+        // Limited by the other end: it can do at least this, probably more. The headroom lets
         // the planner try one more concurrent transfer and so discover the real capacity.
-        None if other_side_explains => {
-            map.insert(peer, demo * HEADROOM);
-        }
-        None => {
-            map.insert(peer, demo);
-        }
-        Some(est) if demo >= *est && other_side_explains => *est = demo * HEADROOM,
-        Some(est) if demo >= *est => *est = demo,
-        Some(_) if other_side_explains => {}
-        Some(est) => *est += LOWER_WEIGHT * (demo - *est),
+        let value = if other.limited_to_this {
+            demo * HEADROOM
+        } else {
+            demo
+        };
+        map.insert(peer, value.max(current.unwrap_or(0.0)));
+    } else if other.known && !other.limited_to_this {
+        let lowered = match current {
+            None => demo,
+            Some(est) => est + LOWER_WEIGHT * (demo - est),
+        };
+        map.insert(peer, lowered);
     }
 }
 

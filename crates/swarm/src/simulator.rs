@@ -28,8 +28,9 @@ pub struct SimReport {
     /// Kumar & Ross lower bound for the peers present at the end.
     pub bound: f64,
     pub ratio: f64,
-    /// `max(join + F/d)` over peers joining late, when that exceeds `bound`: the part of the
-    /// ratio no planner could avoid.
+    /// `max(arrival + missing/d)` over the peers present at the end, taking each one's last
+    /// (re)connection and what it lacked then, when that exceeds `bound`: the part of the ratio
+    /// that late joins and returns made unavoidable.
     pub late_join_bound: Option<f64>,
     /// Completion and bound for the peers not marked slow, when some are (the bound here also
     /// counts late joins).
@@ -190,6 +191,8 @@ struct Sim<'a> {
     /// What each node has on disk, kept across disconnections. Index 0 is the source.
     disk: Vec<ChunkSet>,
     online: Vec<bool>,
+    /// Each node's last (re)connection: when, and how many bytes it lacked then.
+    arrived: Vec<(f64, f64)>,
     complete_at: Vec<Option<f64>>,
     flows: BTreeMap<TransferId, Flow>,
     agenda: BinaryHeap<Scheduled>,
@@ -228,6 +231,7 @@ impl<'a> Sim<'a> {
                 })
                 .collect(),
             online: vec![false; nodes],
+            arrived: vec![(0.0, sc.bytes()); nodes],
             complete_at: vec![None; nodes],
             flows: BTreeMap::new(),
             agenda: BinaryHeap::new(),
@@ -294,6 +298,8 @@ impl<'a> Sim<'a> {
                     let spec = self.spec(node);
                     let (source, slots) = (node == 0, spec.slots);
                     let has = self.disk[node].clone();
+                    let missing = (self.sc.chunks - has.count()) as f64 * self.sc.chunk_size as f64;
+                    self.arrived[node] = (self.now, missing);
                     let cancels = self.state.add_peer(PeerId(node as u32), has, source, slots);
                     self.online[node] = true;
                     self.drop_flows(&cancels);
@@ -499,13 +505,14 @@ impl<'a> Sim<'a> {
             let up: Vec<f64> = nodes.iter().map(|&n| sc.peers[n - 1].up).collect();
             completion_bound(sc.bytes(), sc.source.up, &down, &up)
         };
-        // A peer joining late needs at least `F/d` after it joins: no schedule beats that either.
+        // A peer arriving late needs at least `missing/d` after it arrives: no schedule beats that.
+        let arrived = &self.arrived;
         let late_for = |nodes: &[usize]| {
             nodes
                 .iter()
                 .map(|&n| {
-                    let p = &sc.peers[n - 1];
-                    p.join_at + sc.bytes() / p.down
+                    let (at, missing) = arrived[n];
+                    at + missing / sc.peers[n - 1].down
                 })
                 .fold(0.0, f64::max)
         };
