@@ -24,7 +24,7 @@ fn main() {
 
     println!("BLAKE3 over 512 MiB in memory, by chunk size:");
     let data: Vec<u8> = (0..512 * MIB)
-        .map(|i| (i * 2_654_435_761 >> 13) as u8)
+        .map(|i| ((i * 2_654_435_761) >> 13) as u8)
         .collect();
     for &size in &sizes {
         let started = Instant::now();
