@@ -10,7 +10,7 @@
 #
 # Scenarios (64 MiB chunks, CHUNKS of them, gigabit links unless said otherwise):
 #   equal    every node on gigabit                                           goal ≤ 1.15
-#   mixed    peers on 100 Mbit, 1 Gbit or 2.5 Gbit, up and down drawn apart  goal ≤ 1.15
+#   mixed    uploads 100 Mbit, 1 or 2.5 Gbit; downloads 1 or 2.5 Gbit        goal ≤ 1.15
 #   slow     5 % of the peers (at least one) 100× slower                     goal ≤ 1.5
 #   failing  2 % of the transfers break midway                               goal ≤ 1.5
 #   churn    10 % join late, 10 % leave and come back, 5 % leave for good    goal ≤ 1.5

@@ -15,6 +15,7 @@ use crate::chunk_hash::ChunkHash;
 use crate::error::SwarmError;
 use crate::hash_cache::{FileStamp, HashCache};
 use crate::rel_path::RelPath;
+use crate::state::ChunkMeta;
 
 /// The chunk size used when none is given, chosen with `cargo run --release -p dailies-swarm
 /// --example chunk_size`: for 8 GiB sent to 30 gigabit peers with a 5 ms request cost, the
@@ -56,6 +57,16 @@ pub struct UniqueChunk {
     pub size: u64,
     /// Every place the chunk's bytes belong, first occurrence first.
     pub locations: Vec<ChunkLocation>,
+}
+
+impl UniqueChunk {
+    /// What the planner needs of it.
+    pub fn meta(&self) -> ChunkMeta {
+        ChunkMeta {
+            hash: self.hash,
+            size: self.size,
+        }
+    }
 }
 
 /// How much work building a manifest took, so callers (and tests) can see the cache working.

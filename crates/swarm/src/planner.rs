@@ -182,8 +182,14 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
             continue;
         }
         if let (Some(&f), Some(&d)) = (index.get(&t.from), index.get(&t.to)) {
-            let rate = (nodes[f].up_rate / nodes[f].uploads.max(1) as f64)
+            // What the estimates promise, unless it has been running behind that for a while.
+            let promised = (nodes[f].up_rate / nodes[f].uploads.max(1) as f64)
                 .min(nodes[d].down_rate / nodes[d].downloads.max(1) as f64);
+            let overdue = now - t.started > 2.0 * (t.expected_end - t.started);
+            let rate = match t.observed_rate() {
+                Some(seen) if overdue => seen.min(promised),
+                _ => promised,
+            };
             nodes[f].load_up += rate;
             nodes[d].load_down += rate;
         }
@@ -295,7 +301,8 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
         }
     }
 
-    // 3. End game: duplicate late transfers for peers with nothing new to fetch.
+    // 3. End game and rescue: a peer with a free slot and nothing new to fetch gets a second
+    //    copy of a transfer that another uploader is expected to finish much sooner.
     let transfers: Vec<_> = state
         .transfers()
         .filter(|t| now < t.deadline && index.contains_key(&t.to))
@@ -327,7 +334,12 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
                 continue;
             }
             let size = state.chunks()[t.chunk].size as f64;
-            let old_end = t.expected_end.max(now + (now - t.started));
+            // When the first copy should end: from its progress if reported, else from the
+            // expectation, and if it is overdue, not before it has run as long again.
+            let old_end = match t.observed_rate() {
+                Some(rate) => now + (size - t.bytes_done as f64).max(0.0) / rate,
+                None => t.expected_end.max(now + (now - t.started)),
+            };
             let best = uploaders
                 .iter()
                 .copied()

@@ -106,7 +106,8 @@ impl NodeSpec {
 pub enum Preset {
     /// Every node on gigabit, both ways.
     Equal,
-    /// Peers on 100 Mbit, 1 Gbit or 2.5 Gbit, uploads and downloads drawn separately.
+    /// Peers uploading at 100 Mbit, 1 Gbit or 2.5 Gbit and downloading at 1 or 2.5 Gbit (never
+    /// less than they upload).
     Mixed,
     /// Gigabit, but 5 % of the peers (at least one) are 100× slower.
     Slow,
@@ -173,10 +174,12 @@ impl Scenario {
         let slow = matches!(kind, Preset::Slow | Preset::Hostile);
         let churn = matches!(kind, Preset::Churn | Preset::Hostile);
         if mixed {
+            // Downloads of at least a gigabit, so the bound is not simply the slowest
+            // downloader's F/d_min and the ratio shows how well uneven uploads are used.
             let classes = [GIGABIT / 10.0, GIGABIT, 2.5 * GIGABIT];
             for p in &mut s.peers {
                 p.up = classes[rng.below(3)];
-                p.down = classes[rng.below(3)].max(p.up);
+                p.down = classes[1 + rng.below(2)].max(p.up);
             }
         }
         if slow {

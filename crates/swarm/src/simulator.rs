@@ -130,6 +130,9 @@ impl Flow {
     }
 }
 
+/// How often peers report transfer progress, in seconds.
+const PROGRESS_EVERY: f64 = 0.5;
+
 /// A safety net against a planner bug turning into an endless loop.
 const MAX_STEPS: u64 = 50_000_000;
 
@@ -156,6 +159,7 @@ pub fn simulate(
         if sim.finished() {
             break;
         }
+        sim.report_progress();
         let orders = plan(
             &sim.state,
             &scenario.planner,
@@ -200,6 +204,7 @@ struct Sim<'a> {
     pending_arrivals: usize,
     generation: u64,
     capacity: Vec<f64>,
+    next_progress: f64,
     report: SimReport,
 }
 
@@ -239,6 +244,7 @@ impl<'a> Sim<'a> {
             pending_arrivals: 0,
             generation: 0,
             capacity,
+            next_progress: 0.0,
             report: SimReport {
                 completion: 0.0,
                 bound: 0.0,
@@ -401,6 +407,17 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Downloaders report their progress to the master every [`PROGRESS_EVERY`] seconds.
+    fn report_progress(&mut self) {
+        if self.now < self.next_progress {
+            return;
+        }
+        self.next_progress = self.now + PROGRESS_EVERY;
+        for (id, f) in &self.flows {
+            self.state.progress(*id, f.done as u64, self.now);
+        }
+    }
+
     fn share_bandwidth(&mut self) {
         let nodes = self.sc.peers.len() + 1;
         let mut ids = Vec::with_capacity(self.flows.len());
@@ -444,7 +461,12 @@ impl<'a> Sim<'a> {
             .state
             .next_deadline()
             .map_or(f64::INFINITY, |d| d.max(self.now));
-        flows.min(agenda).min(deadline)
+        let progress = if self.flows.is_empty() {
+            f64::INFINITY
+        } else {
+            self.next_progress.max(self.now)
+        };
+        flows.min(agenda).min(deadline).min(progress)
     }
 
     fn advance(&mut self, to: f64) {

@@ -76,6 +76,19 @@ pub struct Transfer {
     /// Concurrency at the start (this transfer included), to turn its rate into capacity.
     pub uploads_at_start: u32,
     pub downloads_at_start: u32,
+    /// Bytes the downloader last reported having received, and when.
+    pub bytes_done: u64,
+    pub progress_at: f64,
+    /// Whether its slowness was already taken as a rate observation.
+    pub late_noted: bool,
+}
+
+impl Transfer {
+    /// Its rate so far, once the downloader has reported progress.
+    pub fn observed_rate(&self) -> Option<f64> {
+        let elapsed = self.progress_at - self.started;
+        (self.bytes_done > 0 && elapsed > 0.0).then(|| self.bytes_done as f64 / elapsed)
+    }
 }
 
 /// Why a transfer ended without a verified chunk.
@@ -300,6 +313,9 @@ impl SwarmState {
                 deadline: s.deadline,
                 uploads_at_start: uploads,
                 downloads_at_start: downloads,
+                bytes_done: 0,
+                progress_at: now,
+                late_noted: false,
             },
         );
     }
@@ -349,6 +365,24 @@ impl SwarmState {
                 }
             })
             .collect()
+    }
+
+    /// The downloader reports how much of a transfer has arrived. A transfer running far behind
+    /// its expectation is taken as a rate observation at once, so a slow uploader is known (and
+    /// avoided) before its first transfer ends.
+    pub fn progress(&mut self, id: TransferId, bytes_done: u64, now: f64) {
+        let Some(t) = self.transfers.get_mut(&id) else {
+            return;
+        };
+        t.bytes_done = bytes_done;
+        t.progress_at = now;
+        let expected = t.expected_end - t.started;
+        let late = !t.late_noted && bytes_done > 0 && now - t.started > 2.0 * expected;
+        if late {
+            t.late_noted = true;
+            let t = t.clone();
+            self.learn(&t, bytes_done, now);
+        }
     }
 
     /// A transfer ended without a good chunk; `bytes_done` arrived before it did (for a timeout,

@@ -68,6 +68,7 @@ fn identical_chunks_are_listed_once_with_every_place_they_belong() {
     assert_eq!(unique.len(), 1, "four identical chunks are one to transfer");
     assert_eq!(unique[0].locations.len(), 4);
     assert_eq!(unique[0].size, 1000);
+    assert_eq!(unique[0].meta().hash, ChunkHash::of(&block));
 }
 
 #[test]
