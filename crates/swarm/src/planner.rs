@@ -53,7 +53,7 @@ impl Default for PlannerConfig {
             slow_fraction: 0.2,
             max_corrupt: 3,
             endgame_gain: 2.0,
-            busy_fraction: 0.8,
+            busy_fraction: 0.95,
         }
     }
 }
