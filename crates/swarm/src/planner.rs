@@ -6,14 +6,17 @@
 //! 1. cancels transfers past their deadline (they are retried elsewhere);
 //! 2. repeatedly starts the transfer of the globally rarest chunk (fewest holders plus transfers
 //!    in flight) that an uploader with a free slot holds and a peer with a free download slot
-//!    lacks, until no such pair is left; between equally rare chunks, sources and then the
-//!    fastest uploaders go first. Each peer keeps one download slot for sources, so the master's
-//!    upload — the scarcest resource — never waits for a free downloader; uploaders known to be
-//!    much slower than the rest only serve peers as slow as they are, and a slow downloader gets
-//!    at most one of an uploader's slots;
+//!    lacks, until no such pair is left. Sources go first (the master's upload is the scarcest
+//!    resource, and each peer keeps one download slot for sources so it never waits), then idle
+//!    uploaders before anyone's second transfer, then rarity. A node takes a further transfer
+//!    only while the ones it runs are expected to leave part of its capacity unused: equal peers
+//!    thus send one chunk at a time at full speed (what spreads a chunk fastest), while a fast
+//!    uploader serving slower peers runs several. Uploaders known to be much slower than the
+//!    rest only serve peers as slow as they are, a slow downloader gets at most one of an
+//!    uploader's slots, and a source feeds peers known to forward well;
 //! 3. in the end game, when a peer's missing chunks are all on their way, duplicates a transfer
-//!    that another uploader is expected to finish much sooner (the loser is cancelled when the
-//!    first copy is verified).
+//!    that another uploader is expected (from reported progress, when there is some) to finish
+//!    much sooner; the loser is cancelled when the first copy is verified.
 //!
 //! Timeouts follow the expected duration of each transfer at the slowest share of the two
 //! ends' capacities, doubling with every failed attempt of the same chunk by the same peer.

@@ -460,3 +460,35 @@ fn equal_peers_send_one_chunk_at_a_time_and_fast_uploaders_use_more_slots() {
     assert!(from_source >= 2, "{from_source} transfers from the source");
     apply_all(&mut state, &orders, now);
 }
+
+#[test]
+fn a_transfer_reported_far_behind_marks_its_uploader_slow_before_it_ends() {
+    let n = 4;
+    let mut state = SwarmState::new(chunks(n, 0));
+    state.add_peer(SRC, ChunkSet::empty(n), true, slots(1, 1));
+    state.add_peer(PeerId(1), ChunkSet::full(n), false, slots(1, 1));
+    state.add_peer(PeerId(2), ChunkSet::empty(n), false, slots(2, 2));
+    let start = |id: u64, chunk: usize, from: PeerId, at: f64| {
+        Order::Start(StartOrder {
+            id: TransferId(id),
+            chunk,
+            from,
+            to: PeerId(2),
+            expected_end: at + 0.1,
+            deadline: at + 100.0,
+        })
+    };
+    // Peer 2 shows it downloads at 100 MB/s.
+    state.apply(&start(1, 0, SRC, 0.0), 0.0);
+    state.complete(TransferId(1), 0.1);
+    // Peer 1 then sends at 1 MB/s: after 0.5 s (five times the expected 0.1 s) only 0.5 MB.
+    state.apply(&start(2, 1, PeerId(1), 1.0), 1.0);
+    state.progress(TransferId(2), 500_000, 1.5);
+    state.check().unwrap();
+    let up = state
+        .rates()
+        .upload(PeerId(1))
+        .expect("measured while running");
+    assert!(up < 10.0 * MB as f64, "peer 1 looks like {up} B/s");
+    assert!(state.rates().download(PeerId(2)).unwrap() >= 100.0 * MB as f64);
+}
