@@ -104,6 +104,8 @@ struct Node<'a> {
     slow_downloader: bool,
     /// Its uploads going to slow downloaders.
     uploads_to_slow: u32,
+    /// Its downloads coming from sources.
+    from_sources: u32,
     /// Expected bytes/s of its transfers in flight, each way.
     load_up: f64,
     load_down: f64,
@@ -121,11 +123,13 @@ impl Node<'_> {
             return false;
         }
         let slots = self.peer.slots.download;
+        let spare = self.downloads == 0 || self.load_down < busy * self.down_rate;
         if from_source {
-            return self.downloads < slots;
+            // The kept slot: one source transfer whatever the load; more only with spare room.
+            return self.downloads < slots && (self.from_sources == 0 || spare);
         }
         let limit = if slots < 2 { slots } else { slots - 1 };
-        self.downloads < limit && (self.downloads == 0 || self.load_down < busy * self.down_rate)
+        self.downloads < limit && spare
     }
 
     /// Whether it can start one more upload: a free slot and upload capacity left unused.
@@ -162,6 +166,7 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
                 slow_uploader: !p.source && up_rate < cfg.slow_fraction * prior,
                 slow_downloader: down_rate < cfg.slow_fraction * median_down,
                 uploads_to_slow: 0,
+                from_sources: 0,
                 load_up: 0.0,
                 load_down: 0.0,
             }
@@ -195,6 +200,7 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
             };
             nodes[f].load_up += rate;
             nodes[d].load_down += rate;
+            nodes[d].from_sources += nodes[f].peer.source as u32;
         }
     }
     let mut in_flight = state.in_flight().to_vec();
@@ -292,6 +298,7 @@ pub fn plan(state: &SwarmState, cfg: &PlannerConfig, now: f64, seed: u64) -> Vec
         nodes[p.from].uploads += 1;
         nodes[p.from].uploads_to_slow += nodes[p.to].slow_downloader as u32;
         nodes[p.to].downloads += 1;
+        nodes[p.to].from_sources += nodes[p.from].peer.source as u32;
         nodes[p.to].incoming.insert(p.chunk);
         in_flight[p.chunk] += 1;
         orders.push(Order::Start(order));

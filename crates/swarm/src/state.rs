@@ -257,8 +257,9 @@ impl SwarmState {
                 reason: CancelReason::PeerLeft,
             });
         }
+        // Its rates are kept: a peer that reconnects is usually the same machine on the same
+        // link, and what it showed still tells slow from fast.
         self.peers.remove(&id);
-        self.rates.forget(id);
         cancels
     }
 
