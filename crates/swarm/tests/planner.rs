@@ -492,3 +492,42 @@ fn a_transfer_reported_far_behind_marks_its_uploader_slow_before_it_ends() {
     assert!(up < 10.0 * MB as f64, "peer 1 looks like {up} B/s");
     assert!(state.rates().download(PeerId(2)).unwrap() >= 100.0 * MB as f64);
 }
+
+#[test]
+fn a_slow_peer_alone_does_not_fill_the_sources_slots() {
+    let n = 8;
+    let mut state = SwarmState::new(chunks(n, 0));
+    state.add_peer(SRC, ChunkSet::empty(n), true, slots(6, 1));
+    state.add_peer(PeerId(1), ChunkSet::empty(n), false, slots(6, 6));
+    state.add_peer(PeerId(2), ChunkSet::empty(n), false, slots(6, 6));
+    let send = |id: u64, chunk: usize, to: u32, at: f64| {
+        Order::Start(StartOrder {
+            id: TransferId(id),
+            chunk,
+            from: SRC,
+            to: PeerId(to),
+            expected_end: at + 0.1,
+            deadline: at + 100.0,
+        })
+    };
+    // Peer 1 downloads at 100 MB/s, peer 2 at 1 MB/s.
+    state.apply(&send(1, 0, 1, 0.0), 0.0);
+    state.complete(TransferId(1), 0.1);
+    state.apply(&send(2, 1, 2, 1.0), 1.0);
+    state.complete(TransferId(2), 11.0);
+    assert!(state.rates().download(PeerId(2)).unwrap() < 2.0 * MB as f64);
+    // Peer 1 goes away: only the slow peer is left to serve.
+    state.remove_peer(PeerId(1));
+    let cfg = PlannerConfig::default();
+    let orders = plan(&state, &cfg, 12.0, 1);
+    assert_eq!(starts(&orders).len(), 1, "one transfer saturates peer 2");
+    apply_all(&mut state, &orders, 12.0);
+    // Peer 1 comes back and is served at once.
+    state.add_peer(PeerId(1), holding(n, &[0]), false, slots(6, 6));
+    let orders = plan(&state, &cfg, 13.0, 2);
+    assert!(
+        starts(&orders)
+            .iter()
+            .any(|s| s.to == PeerId(1) && s.from == SRC)
+    );
+}
