@@ -1,9 +1,9 @@
-//! Transfer rates learnt from finished (and timed-out) transfers, in bytes per second.
+//! Transfer rates learnt from finished, timed-out and far-overdue transfers, in bytes per second.
 //!
 //! Every observation belongs to a link (uploader → downloader). A node's own upload or download
-//! capacity is what it has *demonstrated* on its links: a transfer that was slow because the other
-//! end was known to be saturated does not lower it, so one slow downloader cannot make a good
-//! uploader look slow, and a fast transfer raises the estimate at once.
+//! capacity is what it has *demonstrated* on its links: a fast transfer raises the estimate at
+//! once, while a slow one lowers it only when the other end is known and could have gone faster.
+//! So one slow (or not yet measured) downloader cannot make a good uploader look slow.
 
 use std::collections::BTreeMap;
 
@@ -83,13 +83,6 @@ impl Rates {
         };
         update(&mut self.up, obs.from, r * k_up, down, prior);
         update(&mut self.down, obs.to, r * k_down, up, prior);
-    }
-
-    /// Forgets a node (it left; if it comes back it may be on another link).
-    pub fn forget(&mut self, peer: PeerId) {
-        self.up.remove(&peer);
-        self.down.remove(&peer);
-        self.links.retain(|(a, b), _| *a != peer && *b != peer);
     }
 }
 

@@ -194,7 +194,6 @@ struct Sim<'a> {
     state: SwarmState,
     /// What each node has on disk, kept across disconnections. Index 0 is the source.
     disk: Vec<ChunkSet>,
-    online: Vec<bool>,
     /// Each node's last (re)connection: when, and how many bytes it lacked then.
     arrived: Vec<(f64, f64)>,
     complete_at: Vec<Option<f64>>,
@@ -235,7 +234,6 @@ impl<'a> Sim<'a> {
                     }
                 })
                 .collect(),
-            online: vec![false; nodes],
             arrived: vec![(0.0, sc.bytes()); nodes],
             complete_at: vec![None; nodes],
             flows: BTreeMap::new(),
@@ -307,13 +305,11 @@ impl<'a> Sim<'a> {
                     let missing = (self.sc.chunks - has.count()) as f64 * self.sc.chunk_size as f64;
                     self.arrived[node] = (self.now, missing);
                     let cancels = self.state.add_peer(PeerId(node as u32), has, source, slots);
-                    self.online[node] = true;
                     self.drop_flows(&cancels);
                     tracing::debug!(node, t = self.now, "joined");
                 }
                 Happening::Leave(node) => {
                     let cancels = self.state.remove_peer(PeerId(node as u32));
-                    self.online[node] = false;
                     self.drop_flows(&cancels);
                     tracing::debug!(node, t = self.now, "left");
                 }
