@@ -1,4 +1,4 @@
-//! The command line: `dailies serve | worker | user | token | import | probe | migrate`.
+//! The command line: `dailies serve | worker | user | token | import | probe | migrate | swarm`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -78,6 +78,35 @@ pub enum Command {
     Probe { file: PathBuf },
     /// Apply database migrations and exit.
     Migrate,
+    /// The LAN swarm that mirrors a folder to many machines.
+    #[command(subcommand)]
+    Swarm(SwarmCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SwarmCommand {
+    /// Simulate a swarm with the real planner; the last line compares the completion time with
+    /// the theoretical bound (ratio=completion/bound).
+    Simulate {
+        /// Number of peers (besides the source).
+        #[arg(long, default_value_t = 20)]
+        peers: usize,
+        /// Number of 64 MiB chunks.
+        #[arg(long, default_value_t = 200)]
+        chunks: usize,
+        /// Seed for the scenario and the planner: the same seed gives the same run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Kind of swarm: equal, mixed, slow, failing, churn or hostile.
+        #[arg(long, default_value = "equal")]
+        preset: String,
+        /// A scenario file instead of a preset (see crates/swarm/src/scenario.rs).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["peers", "chunks", "preset"])]
+        scenario: Option<PathBuf>,
+        /// Print only the last line.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,7 +6,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use dailies::app::App;
-use dailies::cli::{Cli, Command, TokenCommand, UserCommand};
+use dailies::cli::{Cli, Command, SwarmCommand, TokenCommand, UserCommand};
 use dailies::commands;
 use dailies::config::Config;
 
@@ -51,9 +51,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         })
         .await?;
     }
+    // The swarm simulator needs no data dir either.
+    if let Command::Swarm(SwarmCommand::Simulate {
+        peers,
+        chunks,
+        seed,
+        preset,
+        scenario,
+        quiet,
+    }) = &cli.command
+    {
+        let args = commands::swarm::SimulateArgs {
+            peers: *peers,
+            chunks: *chunks,
+            seed: *seed,
+            preset,
+            scenario: scenario.as_deref(),
+            quiet: *quiet,
+        };
+        return commands::swarm::simulate_command(&args);
+    }
     let config = Config::load(&cli.overrides())?;
     match cli.command {
-        Command::Upload { .. } => unreachable!("handled above"),
+        Command::Upload { .. } | Command::Swarm(_) => unreachable!("handled above"),
         Command::Probe { file } => commands::probe::probe(&config, &file).await,
         Command::Migrate => {
             let app = App::open(config).await?;

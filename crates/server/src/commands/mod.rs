@@ -3,5 +3,6 @@
 pub mod import;
 pub mod probe;
 pub mod serve;
+pub mod swarm;
 pub mod upload;
 pub mod users;

@@ -1,0 +1,43 @@
+//! The LAN swarm: a master splits a folder into chunks named by their BLAKE3 hashes and a
+//! central planner tells each peer which chunk to fetch from which other peer, so one folder
+//! reaches many machines in little more than the time the network allows.
+//!
+//! This crate holds the parts that need no network: manifests and their hash cache, the planner
+//! (pure and deterministic) and a discrete-event simulator to measure it against the
+//! theoretical bound. No database, no HTTP framework.
+
+mod bound;
+mod chunk_hash;
+mod chunk_set;
+mod error;
+mod fair_share;
+mod hash_cache;
+mod manifest;
+mod planner;
+mod rates;
+mod rel_path;
+mod rng;
+mod scenario;
+mod simulator;
+mod state;
+mod table;
+
+pub use bound::completion_bound;
+pub use chunk_hash::ChunkHash;
+pub use chunk_set::ChunkSet;
+pub use error::SwarmError;
+pub use hash_cache::{FileStamp, HashCache};
+pub use manifest::{
+    BuildStats, ChunkLocation, DEFAULT_CHUNK_SIZE, FileEntry, Manifest, UniqueChunk, hash_file,
+};
+pub use planner::{CancelReason, Order, PlannerConfig, StartOrder, plan};
+pub use rates::{Observation, Rates};
+pub use rel_path::RelPath;
+pub use rng::SplitMix64;
+pub use scenario::{
+    GIGABIT, ManifestChange, NodeSpec, Preset, Scenario, SwitchSpec, parse_rate, parse_size,
+    parse_time,
+};
+pub use simulator::{SimReport, simulate};
+pub use state::{ChunkMeta, Failure, Peer, PeerId, Slots, SwarmState, Transfer, TransferId};
+pub use table::render_table;
