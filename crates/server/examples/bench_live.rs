@@ -28,6 +28,8 @@ fn rss_kb(pid: &str) -> u64 {
 
 /// Receipt times of the benchmark's events, by title.
 type Seen = Arc<Mutex<Vec<(String, Instant)>>>;
+/// Subscribers whose stream ended before every event arrived, by protocol.
+type Ended = Arc<Mutex<(usize, usize)>>;
 
 fn title_of(json: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
@@ -55,11 +57,13 @@ fn main() {
     let before = rss_kb(&pid);
     let ready = Arc::new(Barrier::new(2 * n + 1));
     let seen: Seen = Arc::default();
+    let ended: Ended = Arc::default();
     let mut threads = Vec::new();
     for _ in 0..n {
         {
             let (addr, token, seen, ready) =
                 (addr.clone(), token.clone(), seen.clone(), ready.clone());
+            let ended = ended.clone();
             threads.push(std::thread::Builder::new().stack_size(128 << 10).spawn(move || {
             let mut s = TcpStream::connect(&addr).expect("connect");
             write!(s, "GET /api/events?kind=video.updated HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n").unwrap();
@@ -74,6 +78,7 @@ fn main() {
             while got < events {
                 line.clear();
                 if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    ended.lock().unwrap().0 += 1;
                     return;
                 }
                 if let Some(data) = line.strip_prefix("data:")
@@ -85,7 +90,13 @@ fn main() {
             }
         }).unwrap());
         }
-        let (url, token, seen, ready) = (url.clone(), token.clone(), seen.clone(), ready.clone());
+        let (url, token, seen, ready, ended) = (
+            url.clone(),
+            token.clone(),
+            seen.clone(),
+            ready.clone(),
+            ended.clone(),
+        );
         threads.push(
             std::thread::Builder::new()
                 .stack_size(128 << 10)
@@ -111,7 +122,11 @@ fn main() {
                                 }
                             }
                             Ok(_) => {}
-                            Err(_) => return,
+                            Err(e) => {
+                                eprintln!("websocket subscriber: {e}");
+                                ended.lock().unwrap().1 += 1;
+                                return;
+                            }
                         }
                     }
                 })
@@ -159,6 +174,13 @@ fn main() {
         n,
         events
     );
+    let ended = *ended.lock().unwrap();
+    if ended != (0, 0) {
+        println!(
+            "live_ended_early: {} SSE, {} WebSocket subscribers",
+            ended.0, ended.1
+        );
+    }
     println!(
         "live_server_memory: {:.1} KB per subscriber (VmRSS {} MB before, {} MB with {} subscribers)",
         (connected.saturating_sub(before)) as f64 / (2 * n) as f64,

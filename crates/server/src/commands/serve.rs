@@ -50,11 +50,25 @@ async fn ensure_first_admin(app: &App) -> Result<()> {
     Ok(())
 }
 
+/// Connections waiting to be accepted. Well above tokio's default (1024): after a restart every
+/// live page and script reconnects at once, and an overflowing queue drops connections.
+const ACCEPT_BACKLOG: u32 = 8192;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
+
 pub async fn serve(app: App) -> Result<()> {
     ensure_first_admin(&app).await?;
     let shutdown = CancellationToken::new();
-    let listener = tokio::net::TcpListener::bind(app.config.listen)
-        .await
+    let listener = listen(app.config.listen)
         .with_context(|| format!("cannot listen on {}", app.config.listen))?;
     tracing::info!("dailies is listening on http://{}", listener.local_addr()?);
     println!("dailies is listening on http://{}", listener.local_addr()?);
