@@ -72,6 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "ultrafast".into(),
             "--log-level".into(),
             "error".into(),
+            "--no-progress".into(),
         ]
     };
     let encoder = ExternalEncoder {

@@ -219,23 +219,20 @@ impl EncodeRequest {
             )),
             None => None,
         };
-        // The ffmpeg encoder, when no external one is asked for: this ffmpeg must have one.
-        let _ffmpeg_encoder = match external {
-            Some(_) => None,
-            None => Some(offer.encoders.for_codec(codec).ok_or_else(|| {
-                format!(
-                    "this server's ffmpeg cannot encode {codec:?}; it can encode: {}",
-                    offer
-                        .encoders
-                        .codecs()
-                        .iter()
-                        .map(|c| format!("{c:?}").to_lowercase())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-                .to_lowercase()
-            })?),
-        };
+        // Without an external encoder, this ffmpeg must have one for the codec.
+        if external.is_none() && offer.encoders.for_codec(codec).is_none() {
+            let can: Vec<String> = offer
+                .encoders
+                .codecs()
+                .iter()
+                .map(|c| format!("{c:?}").to_lowercase())
+                .collect();
+            return Err(format!(
+                "this server's ffmpeg cannot encode {}; it can encode: {}",
+                format!("{codec:?}").to_lowercase(),
+                can.join(", ")
+            ));
+        }
         let container = self.container.unwrap_or(match codec {
             Codec::H264 | Codec::Hevc | Codec::Av1 => Container::Mp4,
             Codec::Vp9 => Container::Webm,
