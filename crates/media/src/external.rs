@@ -117,15 +117,7 @@ pub async fn run_external_encode(
     opts: &RunOptions,
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(), MediaError> {
-    let dir = output
-        .parent()
-        .ok_or_else(|| MediaError::BadOutput("the output has no folder".into()))?;
-    let name = output
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| MediaError::BadOutput("the output has no name".into()))?;
-    tokio::fs::create_dir_all(dir).await?;
-    let staged = Staged::new(dir, name);
+    let staged = Staged::for_output(output).await?;
     let fps = spec
         .fps
         .map(f64::from)

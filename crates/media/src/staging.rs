@@ -24,6 +24,23 @@ impl Staged {
         }
     }
 
+    /// For a full output path: its folder is created, its name staged.
+    pub(crate) async fn for_output(output: &Path) -> io::Result<Self> {
+        let bad = |what: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the output has no {what}"),
+            )
+        };
+        let dir = output.parent().ok_or_else(|| bad("folder"))?;
+        let name = output
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| bad("name"))?;
+        tokio::fs::create_dir_all(dir).await?;
+        Ok(Staged::new(dir, name))
+    }
+
     pub(crate) fn tmp(&self) -> &Path {
         &self.tmp
     }

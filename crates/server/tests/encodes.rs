@@ -10,20 +10,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-fn post_json(server: &Server, path: &str, token: &str, body: &str) -> (u16, Value) {
-    let res = ureq::post(&format!("{}{path}", server.base))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(body)
-        .unwrap();
-    let status = res.status().as_u16();
-    let text = res.into_body().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 fn wait_encode(server: &Server, token: &str, id: &str, want: &str) -> Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
@@ -87,7 +73,7 @@ fn encodes_follow_their_options_download_with_ranges_and_are_made_once() {
     let path = format!("/api/videos/{video}/encodes");
 
     let hevc = r#"{"codec":"hevc","container":"mkv","quality":{"crf":32},"preset":"ultrafast","max_height":240,"audio":"opus"}"#;
-    let (status, created) = post_json(&server, &path, &alice, hevc);
+    let (status, created) = server.post_json(&path, &alice, hevc);
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let ready = wait_encode(&server, &alice, &id, "ready");
@@ -120,13 +106,12 @@ fn encodes_follow_their_options_download_with_ranges_and_are_made_once() {
 
     // The same options again, spelled differently (defaults written out): named, not redone.
     let again = r#"{"preset":"ultrafast","codec":"hevc","audio":"opus","max_height":240,"container":"mkv","quality":{"crf":32},"outro":false}"#;
-    let (status, dup) = post_json(&server, &path, &alice, again);
+    let (status, dup) = server.post_json(&path, &alice, again);
     assert_eq!(status, 409, "{dup}");
     assert_eq!(dup["encode_id"], id.as_str());
 
     // Defaults for VP9: WebM with Opus.
-    let (status, vp9) = post_json(
-        &server,
+    let (status, vp9) = server.post_json(
         &path,
         &alice,
         r#"{"codec":"vp9","preset":"realtime","max_height":144}"#,
@@ -173,7 +158,7 @@ fn encode_requests_are_checked_private_and_can_come_with_the_upload_check() {
         r#"{"codec":"h264","colour":"red"}"#,
         r#"{"codec":"h264","max_height":"tall"}"#,
     ] {
-        let (status, answer) = post_json(&server, &path, &alice, body);
+        let (status, answer) = server.post_json(&path, &alice, body);
         assert_eq!(status, 422, "{body}: {answer}");
         let why = answer["error"].as_str().unwrap_or("");
         assert!(
@@ -181,11 +166,11 @@ fn encode_requests_are_checked_private_and_can_come_with_the_upload_check() {
             "{body}: the refusal says what is wrong: {answer}"
         );
     }
-    let (status, _) = post_json(&server, &path, &alice, "{not json");
+    let (status, _) = server.post_json(&path, &alice, "{not json");
     assert_eq!(status, 400);
 
     // Bob can neither ask for nor see anything of alice's.
-    let (status, _) = post_json(&server, &path, &bob, r#"{"codec":"h264"}"#);
+    let (status, _) = server.post_json(&path, &bob, r#"{"codec":"h264"}"#);
     assert_eq!(status, 404);
 
     // The upload check with encode options: the content is here, so the encode is queued
@@ -197,12 +182,12 @@ fn encode_requests_are_checked_private_and_can_come_with_the_upload_check() {
     let check = json!({"sha256": sha, "size": size, "filename": "again.mp4",
         "encode": {"codec": "h264", "max_height": 180, "preset": "ultrafast"}})
     .to_string();
-    let (status, first) = post_json(&server, "/api/uploads/check", &alice, &check);
+    let (status, first) = server.post_json("/api/uploads/check", &alice, &check);
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["action"], "exists");
     assert_eq!(first["video_id"], video.as_str());
     let id = first["encode_id"].as_str().unwrap().to_owned();
-    let (_, second) = post_json(&server, "/api/uploads/check", &alice, &check);
+    let (_, second) = server.post_json("/api/uploads/check", &alice, &check);
     assert_eq!(second["action"], "duplicate_request", "{second}");
     assert_eq!(second["encode_id"], id.as_str());
     let ready = wait_encode(&server, &alice, &id, "ready");
@@ -224,8 +209,7 @@ fn a_cancelled_encode_leaves_nothing_behind_and_a_retry_finishes_it() {
     let alice = server.user_token("alice", false);
     let dir = tempfile::tempdir().unwrap();
     let (video, _) = ready_video(&server, &alice, dir.path());
-    let (status, e) = post_json(
-        &server,
+    let (status, e) = server.post_json(
         &format!("/api/videos/{video}/encodes"),
         &alice,
         r#"{"codec":"h264","preset":"ultrafast"}"#,
@@ -236,7 +220,7 @@ fn a_cancelled_encode_leaves_nothing_behind_and_a_retry_finishes_it() {
         server.get(&format!("/api/jobs/{job}"), &alice).1["state"] == "running"
             && !server.tool_processes().is_empty()
     });
-    let (status, _) = post_json(&server, &format!("/api/jobs/{job}/cancel"), &alice, "");
+    let (status, _) = server.post_json(&format!("/api/jobs/{job}/cancel"), &alice, "");
     assert_eq!(status, 200);
     wait_encode(&server, &alice, e["id"].as_str().unwrap(), "cancelled");
     server.wait_until("ffmpeg to exit", || server.tool_processes().is_empty());
@@ -244,7 +228,7 @@ fn a_cancelled_encode_leaves_nothing_behind_and_a_retry_finishes_it() {
     let left = dir_names(&encodes_dir);
     assert!(left.is_empty(), "left after cancel: {left:?}");
 
-    let (status, _) = post_json(&server, &format!("/api/jobs/{job}/retry"), &alice, "");
+    let (status, _) = server.post_json(&format!("/api/jobs/{job}/retry"), &alice, "");
     assert_eq!(status, 200);
     let ready = wait_encode(&server, &alice, e["id"].as_str().unwrap(), "ready");
     assert!(ready["size_bytes"].as_i64().unwrap() > 0);

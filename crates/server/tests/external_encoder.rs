@@ -18,20 +18,6 @@ codec = "hevc"
 args = ["--input", "-", "--y4m", "--output", "-", "--crf", "{crf}", "--preset", "{preset}", "--log-level", "error"]
 "#;
 
-fn post_json(server: &Server, path: &str, token: &str, body: &str) -> (u16, Value) {
-    let res = ureq::post(&format!("{}{path}", server.base))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(body)
-        .unwrap();
-    let status = res.status().as_u16();
-    let text = res.into_body().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 fn encode_and_probe(
     server: &Server,
     token: &str,
@@ -39,7 +25,7 @@ fn encode_and_probe(
     body: &str,
     dir: &std::path::Path,
 ) -> Value {
-    let (status, e) = post_json(server, &format!("/api/videos/{video}/encodes"), token, body);
+    let (status, e) = server.post_json(&format!("/api/videos/{video}/encodes"), token, body);
     assert_eq!(status, 201, "{body}: {e}");
     let id = e["id"].as_str().unwrap();
     let deadline = Instant::now() + PATIENCE;
@@ -143,12 +129,8 @@ fn x265_through_pipes_makes_hevc_with_the_sources_sound() {
             "preset",
         ),
     ] {
-        let (status, answer) = post_json(
-            &server,
-            &format!("/api/videos/{video}/encodes"),
-            &alice,
-            body,
-        );
+        let (status, answer) =
+            server.post_json(&format!("/api/videos/{video}/encodes"), &alice, body);
         assert_eq!(status, 422, "{body}: {answer}");
         assert!(
             answer["error"].as_str().unwrap().contains(why),

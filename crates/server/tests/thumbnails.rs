@@ -8,20 +8,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
-fn post_json(server: &Server, path: &str, token: &str, body: &str) -> (u16, Value) {
-    let res = ureq::post(&format!("{}{path}", server.base))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(body)
-        .unwrap();
-    let status = res.status().as_u16();
-    let text = res.into_body().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 fn wait_ready(server: &Server, token: &str, id: &str) -> Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
@@ -60,7 +46,7 @@ fn thumbnails_by_count_interval_and_timestamps_are_served_to_their_owner_only() 
         (r#"{"interval_s": 1.5}"#, 3),
         (r#"{"timestamps": [0, 2.25, 4.0], "width": 97}"#, 3),
     ] {
-        let (status, created) = post_json(&server, &path, &alice, body);
+        let (status, created) = server.post_json(&path, &alice, body);
         assert_eq!(status, 201, "{body}: {created}");
         let set = wait_ready(&server, &alice, created["id"].as_str().unwrap());
         let images = set["images"].as_array().unwrap();
@@ -95,14 +81,14 @@ fn thumbnails_by_count_interval_and_timestamps_are_served_to_their_owner_only() 
         r#"{"count": 2, "width": 99999}"#,
         r#"{"count": 2, "format": "png"}"#,
     ] {
-        let (status, answer) = post_json(&server, &path, &alice, body);
+        let (status, answer) = server.post_json(&path, &alice, body);
         assert_eq!(status, 422, "{body}: {answer}");
         assert!(
             answer["error"].as_str().is_some_and(|e| e.len() > 8),
             "{answer}"
         );
     }
-    assert_eq!(post_json(&server, &path, &bob, r#"{"count": 1}"#).0, 404);
+    assert_eq!(server.post_json(&path, &bob, r#"{"count": 1}"#).0, 404);
     let first = list["items"][0]["id"].as_str().unwrap();
     assert_eq!(server.get(&format!("/api/thumbnails/{first}"), &bob).0, 404);
     for name in ["../../original.mp4", "9999.jpg", "0001.png"] {

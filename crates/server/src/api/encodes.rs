@@ -17,13 +17,13 @@ use crate::api::error::ApiError;
 use crate::api::files::{Presentation, serve_file};
 use crate::api::videos::visible;
 use crate::app::App;
+use crate::db;
 use crate::db::encodes::{self, Encode, NewEncode, state};
 use crate::db::videos::Video;
-use crate::db::{self, events};
-use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::jobs::encode_video::ENCODE_JOB;
-use crate::jobs::queue::{self, NewJob};
+use crate::jobs::enqueue_on_video;
+use crate::jobs::queue;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -112,18 +112,15 @@ pub async fn request(app: &App, video: &Video, req: EncodeRequest) -> Result<Req
     let options = serde_json::to_string(&spec).map_err(anyhow::Error::from)?;
     let turn = app.events.appending().await;
     let mut tx = app.db.pool.begin().await.map_err(anyhow::Error::from)?;
-    let job_id = queue::enqueue(
+    let job_id = enqueue_on_video(
         &mut tx,
-        &NewJob {
-            kind: ENCODE_JOB,
-            video_id: Some(&video.id),
-            payload: json!({ "encode_id": id }),
-            priority: 0,
-            max_attempts: app.config.job_max_attempts,
-        },
+        app,
+        &video.owner_id,
+        &video.id,
+        ENCODE_JOB,
+        json!({ "encode_id": id }),
     )
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let inserted = encodes::insert(
         &mut tx,
         &NewEncode {
@@ -149,14 +146,6 @@ pub async fn request(app: &App, video: &Video, req: EncodeRequest) -> Result<Req
         }
         Err(e) => return Err(anyhow::Error::from(e).into()),
     }
-    let queued = NewEvent::job(
-        kind::JOB_QUEUED,
-        Some(&video.owner_id),
-        Some(&video.id),
-        &job_id,
-        json!({ "state": "queued", "kind": ENCODE_JOB, "encode_id": id }),
-    );
-    events::insert(&mut tx, &queued).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     drop(turn);
     app.jobs_added.notify_waiters();

@@ -17,13 +17,12 @@ use crate::api::files::{Presentation, serve_file};
 use crate::api::videos::visible;
 use crate::app::App;
 use crate::db::encodes::state;
-use crate::db::events;
 use crate::db::thumbnails::{self, ThumbnailSet};
 use crate::db::videos::Video;
-use crate::events::{NewEvent, kind};
 use crate::ids;
+use crate::jobs::enqueue_on_video;
 use crate::jobs::make_thumbnails::THUMBNAILS_JOB;
-use crate::jobs::queue::{self, NewJob};
+use crate::jobs::queue;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -98,18 +97,15 @@ async fn queue_set(
     let plan_json = serde_json::to_string(plan).map_err(anyhow::Error::from)?;
     let turn = app.events.appending().await;
     let mut tx = app.db.pool.begin().await.map_err(anyhow::Error::from)?;
-    let job_id = queue::enqueue(
+    let job_id = enqueue_on_video(
         &mut tx,
-        &NewJob {
-            kind: THUMBNAILS_JOB,
-            video_id: Some(&video.id),
-            payload: json!({ "set_id": id }),
-            priority: 0,
-            max_attempts: app.config.job_max_attempts,
-        },
+        app,
+        &video.owner_id,
+        &video.id,
+        THUMBNAILS_JOB,
+        json!({ "set_id": id }),
     )
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     thumbnails::insert(
         &mut tx,
         &id,
@@ -119,14 +115,6 @@ async fn queue_set(
         &job_id,
     )
     .await?;
-    let queued = NewEvent::job(
-        kind::JOB_QUEUED,
-        Some(&video.owner_id),
-        Some(&video.id),
-        &job_id,
-        json!({ "state": "queued", "kind": THUMBNAILS_JOB, "set_id": id }),
-    );
-    events::insert(&mut tx, &queued).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     drop(turn);
     app.jobs_added.notify_waiters();

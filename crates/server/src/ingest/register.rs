@@ -18,7 +18,6 @@ use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::hashing::{self, ContentHashes, FileIdentity};
 use crate::ingest::reject::move_file;
-use crate::jobs::queue::{self, NewJob};
 use crate::layout::safe_extension;
 
 /// Name of the record written beside each original before its row exists.
@@ -277,32 +276,22 @@ pub async fn insert_video_and_job(app: &App, record: &IngestRecord) -> anyhow::R
         },
     )
     .await?;
-    let job_id = queue::enqueue(
-        &mut tx,
-        &NewJob {
-            kind: PROCESS_JOB,
-            video_id: Some(&record.id),
-            payload: json!({}),
-            priority: 0,
-            max_attempts: app.config.job_max_attempts,
-        },
-    )
-    .await?;
     let created = NewEvent::video(
         kind::VIDEO_CREATED,
         &record.owner_id,
         &record.id,
         json!({ "title": title, "status": "queued", "source": record.source }),
     );
-    let queued = NewEvent::job(
-        kind::JOB_QUEUED,
-        Some(&record.owner_id),
-        Some(&record.id),
-        &job_id,
-        json!({ "state": "queued", "kind": PROCESS_JOB }),
-    );
     events::insert(&mut tx, &created).await?;
-    events::insert(&mut tx, &queued).await?;
+    crate::jobs::enqueue_on_video(
+        &mut tx,
+        app,
+        &record.owner_id,
+        &record.id,
+        PROCESS_JOB,
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     drop(turn);
     app.jobs_added.notify_waiters();

@@ -8,9 +8,8 @@ use dailies_media::{self as media, EncodeSpec};
 
 use crate::app::App;
 use crate::db::encodes::{self, state};
-use crate::db::videos;
 use crate::jobs::JobError;
-use crate::jobs::process_video::{media_error, original_path, probe, run_options};
+use crate::jobs::process_video::{live_original, media_error, probe, run_options};
 use crate::jobs::queue::Job;
 use crate::jobs::worker::JobContext;
 
@@ -35,13 +34,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     }
     let spec: EncodeSpec = serde_json::from_str(&encode.options)
         .map_err(|e| JobError::permanent(format!("stored options are unreadable: {e}"), None))?;
-    let video = videos::get(&app.db, &encode.video_id)
-        .await?
-        .filter(|v| v.deleted_at.is_none())
-        .ok_or_else(|| JobError::permanent("The video was deleted.", None))?;
-    let original = original_path(app, &video).ok_or_else(|| {
-        JobError::permanent("The original file is missing from the server.", None)
-    })?;
+    let (video, original) = live_original(app, &encode.video_id).await?;
     let name = format!("{id}.{}", spec.container.extension());
     let output = app
         .layout

@@ -6,9 +6,9 @@ use dailies_media::{self as media, ThumbnailPlan};
 
 use crate::app::App;
 use crate::db::encodes::state;
-use crate::db::{thumbnails, videos};
+use crate::db::thumbnails;
 use crate::jobs::JobError;
-use crate::jobs::process_video::{media_error, original_path, run_options};
+use crate::jobs::process_video::{live_original, media_error, run_options};
 use crate::jobs::queue::Job;
 use crate::jobs::worker::JobContext;
 
@@ -31,13 +31,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     }
     let plan: ThumbnailPlan = serde_json::from_str(&set.plan)
         .map_err(|e| JobError::permanent(format!("stored plan is unreadable: {e}"), None))?;
-    let video = videos::get(&app.db, &set.video_id)
-        .await?
-        .filter(|v| v.deleted_at.is_none())
-        .ok_or_else(|| JobError::permanent("The video was deleted.", None))?;
-    let original = original_path(app, &video).ok_or_else(|| {
-        JobError::permanent("The original file is missing from the server.", None)
-    })?;
+    let (video, original) = live_original(app, &set.video_id).await?;
     let dir = app
         .layout
         .thumbnail_dir(&video.id, &id)

@@ -59,3 +59,39 @@ impl From<anyhow::Error> for JobError {
         )
     }
 }
+
+/// Queues a job on a video together with its `job.queued` event, in the caller's transaction
+/// (taken inside the event bus's append turn, so the event commits with the job and in order).
+pub async fn enqueue_on_video(
+    conn: &mut sqlx::AnyConnection,
+    app: &crate::app::App,
+    owner_id: &str,
+    video_id: &str,
+    kind: &'static str,
+    payload: serde_json::Value,
+) -> anyhow::Result<String> {
+    let job_id = queue::enqueue(
+        conn,
+        &queue::NewJob {
+            kind,
+            video_id: Some(video_id),
+            payload: payload.clone(),
+            priority: 0,
+            max_attempts: app.config.job_max_attempts,
+        },
+    )
+    .await?;
+    let mut data = serde_json::json!({ "state": "queued", "kind": kind });
+    if let (Some(d), Some(p)) = (data.as_object_mut(), payload.as_object()) {
+        d.extend(p.clone());
+    }
+    let queued = crate::events::NewEvent::job(
+        crate::events::kind::JOB_QUEUED,
+        Some(owner_id),
+        Some(video_id),
+        &job_id,
+        data,
+    );
+    crate::db::events::insert(conn, &queued).await?;
+    Ok(job_id)
+}

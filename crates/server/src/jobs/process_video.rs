@@ -74,6 +74,22 @@ pub(crate) async fn probe(
     }
 }
 
+/// A video that is not deleted, with its original: what every job that works from the original
+/// needs first.
+pub(crate) async fn live_original(
+    app: &App,
+    video_id: &str,
+) -> Result<(videos::Video, PathBuf), JobError> {
+    let video = videos::get(&app.db, video_id)
+        .await?
+        .filter(|v| v.deleted_at.is_none())
+        .ok_or_else(|| JobError::permanent("The video was deleted.", None))?;
+    let original = original_path(app, &video).ok_or_else(|| {
+        JobError::permanent("The original file is missing from the server.", None)
+    })?;
+    Ok((video, original))
+}
+
 /// The original of a video, if it is still in `media/`.
 pub(crate) fn original_path(app: &App, video: &videos::Video) -> Option<PathBuf> {
     video

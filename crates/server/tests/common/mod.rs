@@ -276,6 +276,22 @@ impl Server {
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
+    /// POSTs a JSON body (sent as given, so malformed bodies can be tested); returns the status
+    /// and the answer's JSON.
+    pub fn post_json(&self, path: &str, token: &str, body: &str) -> (u16, Value) {
+        let res = ureq::post(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(body)
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.into_body().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// All videos the admin sees.
     pub fn videos(&self) -> Vec<Value> {
         let (status, body) = self.get("/api/videos?limit=200", &self.admin_token);
