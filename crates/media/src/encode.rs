@@ -276,14 +276,17 @@ impl EncodeRequest {
                         return Err("this encoder's preset is set by its configuration".into());
                     }
                     Some(p)
-                        if !p.is_empty()
-                            && p.len() <= 24
+                        if p.len() <= 24
+                            && p.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
                             && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
                     {
                         p
                     }
                     Some(_) => {
-                        return Err("a preset is 1 to 24 letters, digits or '-'".into());
+                        return Err(
+                            "a preset is 1 to 24 letters, digits or '-', starting with a letter or digit"
+                                .into(),
+                        );
                     }
                 }
             }
@@ -401,6 +404,7 @@ impl EncodeSpec {
 /// ffmpeg arguments for an encode with ffmpeg's own encoders.
 pub fn encode_args(
     encoders: &Encoders,
+    threads: usize,
     input: &Path,
     info: &MediaInfo,
     spec: &EncodeSpec,
@@ -430,6 +434,11 @@ pub fn encode_args(
     push(&filters.join(","));
     push("-c:v");
     push(encoder);
+    // The encoder's share of the CPU budget, as for processing.
+    if threads > 0 {
+        push("-threads");
+        push(&threads.to_string());
+    }
     match (spec.codec, spec.quality) {
         (Codec::Vp9, Quality::Crf(crf)) => {
             for s in ["-crf", &crf.to_string(), "-b:v", "0"] {
@@ -515,7 +524,7 @@ pub async fn run_encode(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(), MediaError> {
     let staged = Staged::for_output(output).await?;
-    let args = encode_args(encoders, input, info, spec, staged.tmp())?;
+    let args = encode_args(encoders, tools.threads, input, info, spec, staged.tmp())?;
     let duration = info.best_duration_s();
     run_ffmpeg(tools, &args, opts, duration, on_progress).await?;
     if !staged.written().await {

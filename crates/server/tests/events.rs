@@ -191,6 +191,10 @@ fn sse_shows_a_job_from_start_to_finish_and_replays_exactly_what_was_missed() {
     let (_, first) = bob_stream.next();
     assert_eq!(first["kind"], "video.created");
     assert_ne!(first["video_id"], video.as_str());
+    // Replaying the whole log shows him no more.
+    let (_, replay) = sse(&server, &bob, "", Some("0"));
+    let (_, first_replayed) = replay.unwrap().next();
+    assert_eq!(first_replayed["video_id"], first["video_id"]);
     // And he cannot ask for alice's video: it does not exist for him.
     assert_eq!(sse(&server, &bob, &format!("video={video}"), None).0, 404);
 }

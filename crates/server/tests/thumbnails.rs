@@ -88,6 +88,12 @@ fn thumbnails_by_count_interval_and_timestamps_are_served_to_their_owner_only() 
             "{answer}"
         );
     }
+    let (_, after) = server.get("/api/jobs?kind=thumbnails", &alice);
+    assert_eq!(
+        after["items"].as_array().unwrap().len(),
+        3,
+        "refusals queue nothing"
+    );
     assert_eq!(server.post_json(&path, &bob, r#"{"count": 1}"#).0, 404);
     let first = list["items"][0]["id"].as_str().unwrap();
     assert_eq!(server.get(&format!("/api/thumbnails/{first}"), &bob).0, 404);
@@ -95,4 +101,57 @@ fn thumbnails_by_count_interval_and_timestamps_are_served_to_their_owner_only() 
         let (status, _, _) = server.get_bytes(&format!("/api/thumbnails/{first}/{name}"), &alice);
         assert_eq!(status, 404, "{name}");
     }
+}
+
+#[test]
+fn a_deleted_video_with_requests_is_purged_from_the_trash_with_them() {
+    let mut server = Server::start("");
+    let alice = server.user_token("alice", false);
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(
+        dir.path(),
+        "gone.mp4",
+        2.0,
+        "testsrc2=size=320x240:rate=25",
+        H264_AAC,
+    );
+    server.drop_file(Some("alice"), "gone.mp4", &clip);
+    let video = server.wait_settled("gone.mp4")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, set) = server.post_json(
+        &format!("/api/videos/{video}/thumbnails"),
+        &alice,
+        r#"{"count": 2}"#,
+    );
+    assert_eq!(status, 201, "{set}");
+    wait_ready(&server, &alice, set["id"].as_str().unwrap());
+    let (status, enc) = server.post_json(
+        &format!("/api/videos/{video}/encodes"),
+        &alice,
+        r#"{"codec":"h264","preset":"ultrafast","max_height":120}"#,
+    );
+    assert_eq!(status, 201, "{enc}");
+    let res = ureq::delete(&format!("{}/api/videos/{video}", server.base))
+        .header("Authorization", &format!("Bearer {alice}"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    server.kill9();
+    server.extra_config = "trash_retention_days = 0.0".into();
+    server.spawn();
+    server.wait_until("the trash to be purged", || {
+        server.sql(&format!("SELECT COUNT(*) FROM videos WHERE id = '{video}'")) == "0"
+    });
+    for table in ["encodes", "thumbnail_sets", "jobs"] {
+        assert_eq!(
+            server.sql(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE video_id = '{video}'"
+            )),
+            "0",
+            "{table}"
+        );
+    }
+    assert!(!server.data().join("trash").join(&video).exists());
 }

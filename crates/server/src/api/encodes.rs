@@ -108,6 +108,7 @@ pub async fn request(app: &App, video: &Video, req: EncodeRequest) -> Result<Req
     if let Some(existing) = encodes::find(&app.db, &video.id, &key).await? {
         return Ok(Requested::Exists(existing));
     }
+    crate::jobs::check_request_room(app, &video.owner_id).await?;
     let id = ids::new_id();
     let options = serde_json::to_string(&spec).map_err(anyhow::Error::from)?;
     let turn = app.events.appending().await;

@@ -166,12 +166,12 @@ async fn retry(
                 .into(),
         ));
     }
-    mark_request(&app, &job.id, &job.kind, encodes::state::QUEUED).await?;
     if !queue::retry(&app.db, &job.id).await? {
         return Err(ApiError::Conflict(
             "the job changed meanwhile; look again".into(),
         ));
     }
+    mark_request(&app, &job.id, &job.kind, encodes::state::QUEUED).await?;
     app.jobs_added.notify_waiters();
     let after = visible(&app, &caller, &id).await?;
     app.publish(NewEvent::job(

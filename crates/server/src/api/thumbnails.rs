@@ -84,6 +84,7 @@ async fn create(
             .unwrap_or(0.0),
     };
     let plan = req.plan(duration).map_err(ApiError::Unprocessable)?;
+    crate::jobs::check_request_room(&app, &video.owner_id).await?;
     let set = queue_set(&app, &video, &plan).await?;
     Ok((StatusCode::CREATED, Json(set_json(&set, None))).into_response())
 }

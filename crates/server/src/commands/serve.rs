@@ -73,6 +73,11 @@ pub async fn serve(app: App) -> Result<()> {
     tracing::info!("dailies is listening on http://{}", listener.local_addr()?);
     println!("dailies is listening on http://{}", listener.local_addr()?);
 
+    // The event tail starts from the log's end before any worker can publish.
+    app.events
+        .prime(&app.db)
+        .await
+        .context("cannot read the event log")?;
     let mut background = tokio::task::JoinSet::new();
     if app.config.workers {
         background.spawn(worker::run(app.clone(), shutdown.clone()));

@@ -337,10 +337,15 @@ pub async fn ids_deleted_before(db: &Db, before_ms: i64) -> Result<Vec<String>> 
 /// Removes a purged video and its jobs for good.
 pub async fn purge(db: &Db, id: &str) -> Result<()> {
     let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM jobs WHERE video_id = $1")
+    // Everything that refers to the video goes with it.
+    for table in ["jobs", "encodes", "thumbnail_sets"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE video_id = $1"
+        )))
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    }
     sqlx::query("DELETE FROM videos WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

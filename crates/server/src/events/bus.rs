@@ -97,12 +97,17 @@ impl EventBus {
         }
     }
 
-    /// Reads new events from the table and broadcasts them, until `shutdown`.
+    /// Sets the starting point of the tail: the log's newest id. Call before anything in this
+    /// process publishes, so the tail broadcasts every event published from then on.
+    pub async fn prime(&self, db: &Db) -> anyhow::Result<()> {
+        self.delivered
+            .store(table::last_id(db).await?, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Reads new events from the table and broadcasts them, until `shutdown` (after
+    /// [`Self::prime`]).
     pub async fn run_tail(self: Arc<Self>, db: Db, shutdown: CancellationToken) {
-        match table::last_id(&db).await {
-            Ok(id) => self.delivered.store(id, Ordering::SeqCst),
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "event log unreadable"),
-        }
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => {

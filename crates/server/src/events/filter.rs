@@ -54,6 +54,9 @@ impl Filter {
             }
             set.insert(id.to_owned());
         }
+        if set.is_empty() {
+            return Err("name at least one video id".into());
+        }
         if set.len() > MAX_ENTRIES {
             return Err(format!("at most {MAX_ENTRIES} videos per subscription"));
         }
@@ -65,6 +68,9 @@ impl Filter {
         let set = self.kinds.get_or_insert_with(BTreeSet::new);
         for k in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             set.insert(parse_kind(k)?);
+        }
+        if set.is_empty() {
+            return Err("name at least one event kind".into());
         }
         if set.len() > MAX_ENTRIES {
             return Err(format!("at most {MAX_ENTRIES} kinds per subscription"));

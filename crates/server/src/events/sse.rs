@@ -97,6 +97,13 @@ pub async fn stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }
 
+/// Where a subscription starts: after the client's last id, or after what was broadcast so far.
+/// An id from the future (a reset database, a made-up number) counts as "now", not as "wait".
+pub fn start_position(app: &App, resume: Option<i64>) -> i64 {
+    let now = app.events.delivered();
+    resume.map_or(now, |r| r.min(now))
+}
+
 fn to_sse(e: &Event) -> SseEvent {
     SseEvent::default()
         .id(e.id.to_string())
@@ -112,14 +119,13 @@ async fn feed(
     resume: Option<i64>,
     tx: mpsc::Sender<SseEvent>,
 ) {
-    // Position first, then subscribe: nothing broadcast after this point is missed.
-    let mut sent = resume.unwrap_or_else(|| app.events.delivered());
+    // Position, subscribe, then read the log from the position: what was broadcast between the
+    // first two steps comes from the log, and the live stream skips what the log gave.
+    let mut sent = start_position(&app, resume);
     let mut live = app.events.subscribe();
-    if resume.is_some() {
-        match catch_up(&app, &caller, &filter, sent, &tx, to_sse).await {
-            Some(s) => sent = s,
-            None => return,
-        }
+    match catch_up(&app, &caller, &filter, sent, &tx, to_sse).await {
+        Some(s) => sent = s,
+        None => return,
     }
     loop {
         let next = tokio::select! {
@@ -162,8 +168,10 @@ pub async fn catch_up<T>(
         let page = match table::after(&app.db, after, PAGE).await {
             Ok(p) => p,
             Err(e) => {
+                // End the stream rather than go on with a gap: the client reconnects and
+                // resumes from its last id.
                 tracing::warn!(error = %format!("{e:#}"), "cannot replay events");
-                return Some(after);
+                return None;
             }
         };
         let full = page.len() as i64 == PAGE;

@@ -26,7 +26,7 @@ use crate::app::App;
 
 use super::Event;
 use super::filter::Filter;
-use super::sse::{catch_up, subscription};
+use super::sse::{catch_up, start_position, subscription};
 
 /// Close code for a client that does not read its events fast enough.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
@@ -134,7 +134,8 @@ async fn session(
         }
     });
 
-    let mut sent = since.unwrap_or_else(|| app.events.delivered());
+    // As for SSE: position, subscribe, then the log from the position.
+    let mut sent = start_position(&app, since);
     let mut live = app.events.subscribe();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
@@ -146,11 +147,9 @@ async fn session(
     if out.send(text(describe(&filter))).await.is_err() {
         return;
     }
-    if since.is_some() {
-        match catch_up(&app, &caller, &filter, sent, &out, encode).await {
-            Some(s) => sent = s,
-            None => return,
-        }
+    match catch_up(&app, &caller, &filter, sent, &out, encode).await {
+        Some(s) => sent = s,
+        None => return,
     }
 
     while closing.is_none() {
@@ -207,10 +206,18 @@ async fn session(
         if tokio::time::timeout(CLOSE_GRACE, handshake).await.is_err() {
             tracing::info!("the client did not finish closing; dropped");
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+        finish_writer(writer, Duration::from_secs(1)).await;
     } else {
         drop(out);
-        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        finish_writer(writer, Duration::from_secs(5)).await;
+    }
+}
+
+/// Waits a moment for the writer, then stops it: a writer stuck on a client that never reads
+/// would otherwise keep the connection (and its queue) forever.
+async fn finish_writer(mut writer: tokio::task::JoinHandle<()>, grace: Duration) {
+    if tokio::time::timeout(grace, &mut writer).await.is_err() {
+        writer.abort();
     }
 }
 

@@ -116,11 +116,21 @@ pub async fn to_trash(app: &App, id: &str) -> Result<()> {
 pub async fn purge_trash(app: &App) -> Result<usize> {
     let keep_ms = (app.config.trash_retention_days * 86_400_000.0) as i64;
     let ids = videos::ids_deleted_before(&app.db, crate::db::now_ms() - keep_ms).await?;
+    let mut purged = 0;
     for id in &ids {
-        if let Some(dir) = app.layout.trash_dir(id).filter(|d| d.exists()) {
-            tokio::fs::remove_dir_all(&dir).await?;
+        // One video that cannot be purged must not keep the others in the trash.
+        let done = async {
+            if let Some(dir) = app.layout.trash_dir(id).filter(|d| d.exists()) {
+                tokio::fs::remove_dir_all(&dir).await?;
+            }
+            videos::purge(&app.db, id).await
+        };
+        match done.await {
+            Ok(()) => purged += 1,
+            Err(e) => {
+                tracing::warn!(video = %id, error = %format!("{e:#}"), "cannot purge from the trash")
+            }
         }
-        videos::purge(&app.db, id).await?;
     }
-    Ok(ids.len())
+    Ok(purged)
 }

@@ -336,6 +336,19 @@ pub async fn for_video(db: &Db, video_id: &str) -> Result<Vec<Job>> {
     rows.iter().map(from_row).collect()
 }
 
+/// Encode and thumbnail jobs on a user's videos that are waiting or running.
+pub async fn unfinished_requests(db: &Db, owner_id: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM jobs j JOIN videos v ON v.id = j.video_id \
+         WHERE v.owner_id = $1 AND j.kind IN ('encode', 'thumbnails') \
+         AND j.state IN ('queued', 'running')",
+    )
+    .bind(owner_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
 /// A job as the API shows it: with its timing, speed and whose video it works on.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct JobView {

@@ -154,7 +154,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             lost.clone(),
             helpers.clone(),
         ));
-        tokio::spawn(write_progress(
+        let progress_writer = tokio::spawn(write_progress(
             app.clone(),
             job.clone(),
             owner.to_owned(),
@@ -186,6 +186,8 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             }
         };
         helpers.cancel();
+        // No progress may be written or announced after the outcome below.
+        let _ = progress_writer.await;
 
         let outcome = match result {
             Ok(()) => match queue::complete(&app.db, &job.id, owner).await {
@@ -250,7 +252,11 @@ struct JobEvents<'a> {
 }
 
 impl JobEvents<'_> {
-    async fn publish(&self, kind: &'static str, data: serde_json::Value) {
+    async fn publish(&self, kind: &'static str, mut data: serde_json::Value) {
+        // Every job event names the job's kind, so clients can tell processing from encodes.
+        if let Some(d) = data.as_object_mut() {
+            d.insert("kind".into(), self.job.kind.clone().into());
+        }
         self.app
             .publish(NewEvent::job(
                 kind,
@@ -267,6 +273,9 @@ impl JobEvents<'_> {
         let (Some(video_id), Some(owner)) = (&self.job.video_id, self.owner_id) else {
             return;
         };
+        if self.job.kind != PROCESS_JOB {
+            return;
+        }
         if let Ok(Some(v)) = videos::get(&self.app.db, video_id).await {
             self.app
                 .publish(NewEvent::video(
@@ -296,7 +305,9 @@ async fn fail(events: &JobEvents<'_>, owner: &str, e: JobError) -> anyhow::Resul
                     json!({ "state": "queued", "error": e.message, "retry_in_s": delay.as_secs_f64() }),
                 )
                 .await;
-            if let Some(v) = &job.video_id {
+            if job.kind == PROCESS_JOB
+                && let Some(v) = &job.video_id
+            {
                 videos::set_queued_after_error(&app.db, v, &e.message).await?;
             }
         }
@@ -387,7 +398,10 @@ async fn write_progress(
             {
                 tracing::debug!(error = %e, "progress not saved");
             }
-            if let Some(v) = &job.video_id {
+            // A video's own progress is its processing; encodes and thumbnails have their own.
+            if job.kind == PROCESS_JOB
+                && let Some(v) = &job.video_id
+            {
                 let _ = videos::set_progress(&app.db, v, fraction).await;
             }
             events

@@ -85,6 +85,8 @@ function soon() {
   if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 300);
 }
 follow("", (e) => {
+  // Encodes and thumbnails change nothing in the library.
+  if (e.data && e.data.kind && e.data.kind !== "process") return;
   if (e.kind === "job.progress") {
     const bar = document.querySelector(`.card[data-id="${e.video_id}"] progress`);
     if (bar) bar.value = e.data.progress;

@@ -75,6 +75,8 @@ async function onEvent(e) {
   if (!e.job_id) return;
   const known = jobs.get(e.job_id);
   if (e.kind === "job.progress" && known) {
+    // A late tick never brings a finished job back to life.
+    if (!["queued", "running"].includes(known.state)) return;
     show({ ...known, state: "running", progress: e.data.progress, speed: e.data.speed, eta_s: e.data.eta_s });
     return;
   }
