@@ -288,12 +288,15 @@ async fn a_cancelled_job_whose_worker_died_is_swept() {
         .unwrap();
     assert!(queue::request_cancel(&q.db, &id).await.unwrap());
     assert_eq!(
-        queue::sweep_abandoned_cancels(&q.db).await.unwrap(),
+        queue::sweep_abandoned_cancels(&q.db).await.unwrap().len(),
         0,
         "lease still running"
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(queue::sweep_abandoned_cancels(&q.db).await.unwrap(), 1);
+    assert_eq!(
+        queue::sweep_abandoned_cancels(&q.db).await.unwrap().len(),
+        1
+    );
     assert_eq!(
         queue::get(&q.db, &id).await.unwrap().unwrap().state,
         "cancelled"

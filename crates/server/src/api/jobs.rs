@@ -83,7 +83,19 @@ async fn list(
         },
     )
     .await?;
+    let items: Vec<JobView> = items.into_iter().map(|j| for_caller(j, &caller)).collect();
     Ok(Json(json!({ "items": items })))
+}
+
+/// A job's error has a sentence for its owner, then (for admins) the tool's last words, which
+/// can name server paths.
+fn for_caller(mut job: JobView, caller: &Caller) -> JobView {
+    if !caller.0.is_admin {
+        job.error = job
+            .error
+            .map(|e| e.lines().next().unwrap_or_default().to_owned());
+    }
+    job
 }
 
 /// The job if the caller may see it: jobs on someone else's video do not exist for them.
@@ -93,7 +105,7 @@ async fn visible(app: &App, caller: &Caller, id: &str) -> Result<JobView, ApiErr
     }
     match queue::view(&app.db, id).await? {
         Some(j) if caller.0.is_admin || j.owner_id.as_deref() == Some(caller.0.id.as_str()) => {
-            Ok(j)
+            Ok(for_caller(j, caller))
         }
         _ => Err(ApiError::NotFound),
     }

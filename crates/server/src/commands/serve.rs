@@ -174,7 +174,7 @@ async fn maintenance_loop(app: App, shutdown: CancellationToken) {
             Ok(n) => tracing::info!(events = n, "pruned the event log"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot prune the event log"),
         }
-        if let Err(e) = crate::jobs::queue::sweep_abandoned_cancels(&app.db).await {
+        if let Err(e) = crate::jobs::worker::sweep_abandoned_cancels(&app).await {
             tracing::warn!(error = %format!("{e:#}"), "cannot sweep cancelled jobs");
         }
         tokio::select! {

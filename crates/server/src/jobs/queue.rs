@@ -274,16 +274,19 @@ pub async fn request_cancel(db: &Db, id: &str) -> Result<bool> {
 
 /// A job asked to cancel whose worker died never reaches a heartbeat: once its lease has run
 /// out, it is cancelled here (claims skip such jobs).
-pub async fn sweep_abandoned_cancels(db: &Db) -> Result<u64> {
+/// Returns the jobs it cancelled, for their requests to be told.
+pub async fn sweep_abandoned_cancels(db: &Db) -> Result<Vec<Job>> {
     let now = now_ms();
-    let res = sqlx::query(
+    let sql = format!(
         "UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, finished_at = $1, \
-         updated_at = $1 WHERE state = 'running' AND cancel_requested = 1 AND lease_until < $1",
-    )
-    .bind(now)
-    .execute(&db.pool)
-    .await?;
-    Ok(res.rows_affected())
+         updated_at = $1 WHERE state = 'running' AND cancel_requested = 1 AND lease_until < $1 \
+         RETURNING {COLUMNS}"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Puts a finished (failed or cancelled) job back in the queue with a fresh set of attempts.

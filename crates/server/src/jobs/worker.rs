@@ -210,16 +210,8 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             }
             Err(_) if user_cancelled.load(Ordering::SeqCst) => {
                 tracing::info!("cancelled");
-                match job.kind.as_str() {
-                    PROCESS_JOB => process_video::cleanup_after_cancel(app, &job).await,
-                    ENCODE_JOB => encode_video::cancelled(app, &job).await,
-                    THUMBNAILS_JOB => make_thumbnails::cancelled(app, &job).await,
-                    _ => {}
-                }
                 let r = queue::finish_cancelled(&app.db, &job.id, owner).await;
-                events
-                    .publish(kind::JOB_CANCELLED, json!({ "state": "cancelled" }))
-                    .await;
+                after_cancel(app, &job, owner_id.as_deref()).await;
                 r
             }
             Err(e) if shutdown.is_cancelled() && (e.cancelled || !e.permanent) => {
@@ -242,6 +234,36 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
     }
     .instrument(span)
     .await
+}
+
+/// A cancelled job's request is told (the video, the encode, the thumbnail set), its partial
+/// output removed, and the cancel announced.
+async fn after_cancel(app: &App, job: &Job, owner_id: Option<&str>) {
+    match job.kind.as_str() {
+        PROCESS_JOB => process_video::cleanup_after_cancel(app, job).await,
+        ENCODE_JOB => encode_video::cancelled(app, job).await,
+        THUMBNAILS_JOB => make_thumbnails::cancelled(app, job).await,
+        _ => {}
+    }
+    let events = JobEvents { app, job, owner_id };
+    events
+        .publish(kind::JOB_CANCELLED, json!({ "state": "cancelled" }))
+        .await;
+    events.video_changed().await;
+}
+
+/// Jobs asked to cancel whose worker died: cancelled here, with the same aftermath as a cancel
+/// the worker saw. Run by the maintenance loop.
+pub async fn sweep_abandoned_cancels(app: &App) -> anyhow::Result<usize> {
+    let jobs = queue::sweep_abandoned_cancels(&app.db).await?;
+    for job in &jobs {
+        let owner_id = match &job.video_id {
+            Some(v) => videos::get(&app.db, v).await?.map(|v| v.owner_id),
+            None => None,
+        };
+        after_cancel(app, job, owner_id.as_deref()).await;
+    }
+    Ok(jobs.len())
 }
 
 /// Publishes the events of one job, on behalf of its video's owner.
