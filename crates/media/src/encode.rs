@@ -355,6 +355,15 @@ impl EncodeRequest {
         if outro && !offer.has_outro {
             return Err("this server has no closing clip configured".into());
         }
+        if outro && audio == AudioChoice::Copy {
+            return Err(
+                "a closing clip needs the sound re-encoded; choose \"audio\": \"aac\" or \"opus\""
+                    .into(),
+            );
+        }
+        if outro && external.is_some() {
+            return Err("a closing clip cannot be added through an external encoder".into());
+        }
         let spec = EncodeSpec {
             codec,
             container,
@@ -408,30 +417,51 @@ pub fn encode_args(
     input: &Path,
     info: &MediaInfo,
     spec: &EncodeSpec,
+    outro: Option<(&Path, &MediaInfo)>,
     output: &Path,
 ) -> Result<Vec<OsString>, MediaError> {
     let encoder = encoders
         .for_codec(spec.codec)
         .ok_or_else(|| MediaError::NotMedia(format!("no encoder for {:?} here", spec.codec)))?;
+    let with_sound = spec.audio != AudioChoice::None && info.primary_audio().is_some();
     let mut a: Vec<OsString> = Vec::new();
-    let mut push = |s: &str| a.push(s.into());
-    push("-i");
+    a.push("-i".into());
     a.push(ffmpeg_path_arg(input));
-    let mut filters = Vec::new();
-    if let Some(h) = spec.max_height {
-        // Never upscale; keep the aspect ratio with even dimensions.
-        filters.push(format!("scale=-2:'min({h},ih)':flags=bicubic"));
+    match outro {
+        None => {
+            let mut filters = Vec::new();
+            if let Some(h) = spec.max_height {
+                // Never upscale; keep the aspect ratio with even dimensions.
+                filters.push(format!("scale=-2:'min({h},ih)':flags=bicubic"));
+            }
+            if let Some(f) = spec.fps {
+                filters.push(format!("fps={f}"));
+            }
+            // 8-bit 4:2:0: what every player of these codecs decodes.
+            filters.push("format=yuv420p".to_owned());
+            for s in ["-map", "0:v:0", "-vf", &filters.join(",")] {
+                a.push(s.into());
+            }
+            if with_sound {
+                a.extend(["-map".into(), "0:a:0".into()]);
+            }
+        }
+        Some((clip, clip_info)) => {
+            a.push("-i".into());
+            a.push(ffmpeg_path_arg(clip));
+            let graph = outro_graph(info, clip_info, spec, with_sound)?;
+            a.extend([
+                "-filter_complex".into(),
+                graph.into(),
+                "-map".into(),
+                "[v]".into(),
+            ]);
+            if with_sound {
+                a.extend(["-map".into(), "[a]".into()]);
+            }
+        }
     }
-    if let Some(f) = spec.fps {
-        filters.push(format!("fps={f}"));
-    }
-    // 8-bit 4:2:0: what every player of these codecs decodes.
-    filters.push("format=yuv420p".to_owned());
     let mut push = |s: &str| a.push(s.into());
-    push("-map");
-    push("0:v:0");
-    push("-vf");
-    push(&filters.join(","));
     push("-c:v");
     push(encoder);
     // The encoder's share of the CPU budget, as for processing.
@@ -477,9 +507,7 @@ pub fn encode_args(
         push("-tag:v");
         push("hvc1");
     }
-    if spec.audio != AudioChoice::None && info.primary_audio().is_some() {
-        push("-map");
-        push("0:a:0");
+    if with_sound {
         match spec.audio {
             AudioChoice::Copy => {
                 push("-c:a");
@@ -511,6 +539,53 @@ pub fn encode_args(
     Ok(a)
 }
 
+/// The filter graph that appends the closing clip: both scaled (the clip letterboxed) to the
+/// encode's size and frame rate, then joined; sound resampled alike, or silence for a clip
+/// without any.
+fn outro_graph(
+    info: &MediaInfo,
+    clip: &MediaInfo,
+    spec: &EncodeSpec,
+    with_sound: bool,
+) -> Result<String, MediaError> {
+    let (sw, sh) = info
+        .primary_video()
+        .and_then(|v| Some((v.width?, v.height?)))
+        .filter(|(w, h)| *w > 0 && *h > 0)
+        .ok_or_else(|| MediaError::NotMedia("the source's picture size is unknown".into()))?;
+    let h = spec.max_height.map_or(sh, |m| m.min(sh)) & !1;
+    let w = ((f64::from(sw) * f64::from(h) / f64::from(sh)).round() as u32 + 1) & !1;
+    let fps = spec
+        .fps
+        .map(f64::from)
+        .or_else(|| info.primary_video().and_then(|v| v.frame_rate))
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .unwrap_or(25.0);
+    let fit = format!("setsar=1,fps={fps},format=yuv420p");
+    let mut g = format!(
+        "[0:v:0]scale={w}:{h}:flags=bicubic,{fit}[v0];\
+         [1:v:0]scale={w}:{h}:force_original_aspect_ratio=decrease:flags=bicubic,\
+         pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,{fit}[v1]"
+    );
+    if with_sound {
+        let same = "aformat=sample_rates=48000:channel_layouts=stereo";
+        g.push_str(&format!(";[0:a:0]{same}[a0]"));
+        match clip.primary_audio() {
+            Some(_) => g.push_str(&format!(";[1:a:0]{same}[a1]")),
+            None => {
+                let d = clip.best_duration_s().unwrap_or(0.0).max(0.04);
+                g.push_str(&format!(
+                    ";anullsrc=r=48000:cl=stereo,atrim=duration={d:.3}[a1]"
+                ));
+            }
+        }
+        g.push_str(";[v0][a0][v1][a1]concat=n=2:v=1:a=1[v][a]");
+    } else {
+        g.push_str(";[v0][v1]concat=n=2:v=1:a=0[v]");
+    }
+    Ok(g)
+}
+
 /// Runs an encode into `output` (written under a temporary name, renamed when complete).
 #[allow(clippy::too_many_arguments)]
 pub async fn run_encode(
@@ -519,13 +594,24 @@ pub async fn run_encode(
     input: &Path,
     info: &MediaInfo,
     spec: &EncodeSpec,
+    outro: Option<(&Path, &MediaInfo)>,
     output: &Path,
     opts: &RunOptions,
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(), MediaError> {
     let staged = Staged::for_output(output).await?;
-    let args = encode_args(encoders, tools.threads, input, info, spec, staged.tmp())?;
-    let duration = info.best_duration_s();
+    let args = encode_args(
+        encoders,
+        tools.threads,
+        input,
+        info,
+        spec,
+        outro,
+        staged.tmp(),
+    )?;
+    let duration = info
+        .best_duration_s()
+        .map(|d| d + outro.and_then(|(_, o)| o.best_duration_s()).unwrap_or(0.0));
     run_ffmpeg(tools, &args, opts, duration, on_progress).await?;
     if !staged.written().await {
         return Err(MediaError::BadOutput("ffmpeg wrote no output".into()));

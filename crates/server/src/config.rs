@@ -71,6 +71,8 @@ pub struct Config {
     pub ffmpeg: PathBuf,
     /// ffprobe executable.
     pub ffprobe: PathBuf,
+    /// A closing clip that encode requests may append (`"outro": true`); empty = none.
+    pub outro_clip: PathBuf,
     /// External encoders users may name in encode requests: `[encoders.NAME]` with `program`,
     /// `codec` (what it writes) and `args` (`{crf}`, `{bitrate_kbps}`, `{preset}` are filled in).
     pub encoders: std::collections::BTreeMap<String, dailies_media::ExternalEncoder>,
@@ -107,6 +109,7 @@ impl Default for Config {
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
             encoders: Default::default(),
+            outro_clip: PathBuf::new(),
         }
     }
 }

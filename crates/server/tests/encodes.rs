@@ -233,3 +233,62 @@ fn a_cancelled_encode_leaves_nothing_behind_and_a_retry_finishes_it() {
     let ready = wait_encode(&server, &alice, e["id"].as_str().unwrap(), "ready");
     assert!(ready["size_bytes"].as_i64().unwrap() > 0);
 }
+
+#[test]
+fn a_closing_clip_is_appended_when_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    // A silent 1 s card, portrait, to be letterboxed and given silence.
+    let outro = dir.path().join("outro.mp4");
+    let ok = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:size=180x320:rate=30",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+        ])
+        .arg(&outro)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let server = Server::start(&format!("outro_clip = \"{}\"", outro.display()));
+    let alice = server.user_token("alice", false);
+    let (video, _) = ready_video(&server, &alice, dir.path());
+    let path = format!("/api/videos/{video}/encodes");
+
+    let (status, refused) = server.post_json(
+        &path,
+        &alice,
+        r#"{"codec":"h264","outro":true,"audio":"copy"}"#,
+    );
+    assert_eq!(status, 422, "{refused}");
+    let (status, e) = server.post_json(
+        &path,
+        &alice,
+        r#"{"codec":"h264","preset":"ultrafast","outro":true,"max_height":240}"#,
+    );
+    assert_eq!(status, 201, "{e}");
+    let ready = wait_encode(&server, &alice, e["id"].as_str().unwrap(), "ready");
+    let (probe, _) = downloaded(&server, &alice, &ready, dir.path());
+    let v = stream(&probe, "video");
+    assert_eq!(v["height"], 240);
+    assert_eq!(stream(&probe, "audio")["codec_name"], "aac");
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (duration - 4.0).abs() < 0.3,
+        "3 s of video and 1 s of closing clip, not {duration}"
+    );
+}

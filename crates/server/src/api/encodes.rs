@@ -101,7 +101,7 @@ pub async fn request(app: &App, video: &Video, req: EncodeRequest) -> Result<Req
     let offer = Offer {
         encoders: &encoders,
         external: &app.config.encoders,
-        has_outro: false,
+        has_outro: app.config.outro_clip.is_file(),
     };
     let spec = req.check(&offer, &info).map_err(ApiError::Unprocessable)?;
     let key = spec.key();

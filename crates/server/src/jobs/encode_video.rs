@@ -68,12 +68,27 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
             .await
         }
         None => {
+            let outro = match spec.outro {
+                true => {
+                    let clip = app.config.outro_clip.clone();
+                    if !clip.is_file() {
+                        return Err(JobError::permanent(
+                            "The closing clip is no longer configured on this server.",
+                            None,
+                        ));
+                    }
+                    let clip_info = probe(app, &clip, ctx).await?;
+                    Some((clip, clip_info))
+                }
+                false => None,
+            };
             media::run_encode(
                 &app.tools,
                 &encoders,
                 &original,
                 &info,
                 &spec,
+                outro.as_ref().map(|(p, i)| (p.as_path(), i)),
                 &output,
                 &opts,
                 &mut on_progress,
