@@ -221,35 +221,18 @@ pub async fn run_external_encode(
             on_progress(p);
         }
     };
-    if as_is {
-        // The encoder reads the file itself: hand it over as its stdin.
-        let file = std::fs::File::open(input)?;
-        return run_with_stdin(stages, file, opts, &mut on_tick, staged).await;
-    }
+    // With a raw source the encoder reads the file itself: it is handed over as its stdin.
+    let stdin = if as_is {
+        Some(std::fs::File::open(input)?)
+    } else {
+        None
+    };
     run_chain(
         stages,
         opts.timeout,
         opts.cancel.as_ref(),
-        None,
+        stdin,
         &mut on_tick,
-    )
-    .await?;
-    finish(staged).await
-}
-
-async fn run_with_stdin(
-    stages: Vec<Stage>,
-    stdin: std::fs::File,
-    opts: &RunOptions,
-    on_tick: &mut (dyn FnMut(u32) + Send),
-    staged: Staged,
-) -> Result<(), MediaError> {
-    run_chain(
-        stages,
-        opts.timeout,
-        opts.cancel.as_ref(),
-        Some(stdin),
-        on_tick,
     )
     .await?;
     finish(staged).await

@@ -22,12 +22,12 @@ const REAP_GRACE: Duration = Duration::from_secs(5);
 
 /// Kills a whole process group when dropped, so grandchildren (a wrapper script's `sleep`, a
 /// helper ffmpeg spawned) cannot outlive the job.
-struct GroupKiller {
-    pgid: Option<i32>,
+pub(crate) struct GroupKiller {
+    pub(crate) pgid: Option<i32>,
 }
 
 impl GroupKiller {
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(pgid) = self.pgid.take()
             && pgid > 0
         {

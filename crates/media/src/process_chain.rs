@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::error::MediaError;
-use crate::process::{STDERR_TAIL_BYTES, read_tail};
+use crate::process::{GroupKiller, STDERR_TAIL_BYTES, read_tail};
 
 /// One stage of a chain.
 pub(crate) struct Stage {
@@ -22,20 +22,6 @@ pub(crate) struct Stage {
 }
 
 const TICK: Duration = Duration::from_millis(500);
-
-/// Kills the chain's process group on every way out.
-struct GroupGuard(Option<i32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0.take().filter(|p| *p > 0) {
-            // SAFETY: kill(2) has no memory-safety preconditions; -pgid targets our own group.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-    }
-}
 
 /// Runs `stages` as `a | b | c` until the last one exits; the first reads `first_stdin` (or
 /// nothing). `on_tick` gets the first stage's pid every half second (it reads the source: see
@@ -49,7 +35,8 @@ pub(crate) async fn run_chain(
 ) -> Result<(), MediaError> {
     let mut first_stdin = first_stdin.map(Stdio::from);
     let mut children: Vec<(&'static str, Child)> = Vec::with_capacity(stages.len());
-    let mut guard = GroupGuard(None);
+    // Kills the chain's process group on every way out.
+    let mut guard = GroupKiller { pgid: None };
     let mut previous_out: Option<Stdio> = None;
     let last = stages.len().saturating_sub(1);
     for (i, stage) in stages.into_iter().enumerate() {
@@ -69,7 +56,7 @@ pub(crate) async fn run_chain(
             })
             .stderr(Stdio::piped())
             .kill_on_drop(true)
-            .process_group(guard.0.unwrap_or(0));
+            .process_group(guard.pgid.unwrap_or(0));
         // SAFETY: prctl is async-signal-safe and touches only the new child's own attributes.
         unsafe {
             cmd.pre_exec(|| {
@@ -83,8 +70,8 @@ pub(crate) async fn run_chain(
             tool: stage.tool,
             source,
         })?;
-        if guard.0.is_none() {
-            guard.0 = child.id().and_then(|p| i32::try_from(p).ok());
+        if guard.pgid.is_none() {
+            guard.pgid = child.id().and_then(|p| i32::try_from(p).ok());
         }
         if i != last {
             let out = child.stdout.take().ok_or_else(|| {

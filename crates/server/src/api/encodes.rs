@@ -108,7 +108,7 @@ pub async fn request(app: &App, video: &Video, req: EncodeRequest) -> Result<Req
     if let Some(existing) = encodes::find(&app.db, &video.id, &key).await? {
         return Ok(Requested::Exists(existing));
     }
-    crate::jobs::check_request_room(app, &video.owner_id).await?;
+    crate::api::jobs::check_request_room(app, &video.owner_id).await?;
     let id = ids::new_id();
     let options = serde_json::to_string(&spec).map_err(anyhow::Error::from)?;
     let turn = app.events.appending().await;
@@ -201,10 +201,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (encode, _) = visible_encode(&app, &caller, &id).await?;
-    let progress = match &encode.job_id {
-        Some(j) => queue::get(&app.db, j).await?.and_then(|j| j.progress),
-        None => None,
-    };
+    let progress = queue::progress_of(&app.db, encode.job_id.as_deref()).await?;
     Ok(Json(encode_json(&encode, progress)))
 }
 

@@ -84,7 +84,7 @@ async fn create(
             .unwrap_or(0.0),
     };
     let plan = req.plan(duration).map_err(ApiError::Unprocessable)?;
-    crate::jobs::check_request_room(&app, &video.owner_id).await?;
+    crate::api::jobs::check_request_room(&app, &video.owner_id).await?;
     let set = queue_set(&app, &video, &plan).await?;
     Ok((StatusCode::CREATED, Json(set_json(&set, None))).into_response())
 }
@@ -159,10 +159,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (set, _) = visible_set(&app, &caller, &id).await?;
-    let progress = match &set.job_id {
-        Some(j) => queue::get(&app.db, j).await?.and_then(|j| j.progress),
-        None => None,
-    };
+    let progress = queue::progress_of(&app.db, set.job_id.as_deref()).await?;
     Ok(Json(set_json(&set, progress)))
 }
 

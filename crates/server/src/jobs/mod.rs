@@ -100,21 +100,3 @@ pub async fn enqueue_on_video(
     crate::db::events::insert(conn, &queued).await?;
     Ok(job_id)
 }
-
-/// Encode and thumbnail requests one user may have waiting or running at once, so one person
-/// cannot fill the queue for everyone.
-pub const MAX_REQUESTS_PER_USER: i64 = 20;
-
-/// Refuses another request from someone who has [`MAX_REQUESTS_PER_USER`] unfinished.
-pub async fn check_request_room(
-    app: &crate::app::App,
-    owner_id: &str,
-) -> Result<(), crate::api::error::ApiError> {
-    if queue::unfinished_requests(&app.db, owner_id).await? >= MAX_REQUESTS_PER_USER {
-        return Err(crate::api::error::ApiError::TooMany(format!(
-            "you have {MAX_REQUESTS_PER_USER} encodes or thumbnail requests waiting or running; \
-             try again when some have finished"
-        )));
-    }
-    Ok(())
-}

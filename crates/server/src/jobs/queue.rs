@@ -329,6 +329,14 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Job>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// The stored progress of a job, if it has one (for the requests that point at their job).
+pub async fn progress_of(db: &Db, job_id: Option<&str>) -> Result<Option<f64>> {
+    Ok(match job_id {
+        Some(id) => get(db, id).await?.and_then(|j| j.progress),
+        None => None,
+    })
+}
+
 /// Jobs of a video, oldest first.
 pub async fn for_video(db: &Db, video_id: &str) -> Result<Vec<Job>> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE video_id = $1 ORDER BY created_at, id");
