@@ -24,6 +24,8 @@ pub struct App {
     pub events: Arc<crate::events::bus::EventBus>,
     /// Wakes running jobs' lease keepers so a cancel requested here stops them at once.
     pub cancels_requested: Arc<Notify>,
+    /// The BitTorrent tracker for this server's torrents ([`crate::torrents::tracker`]).
+    pub tracker: Arc<dailies_torrent::tracker::Tracker>,
     /// The installed ffmpeg's encoders, probed on first use.
     encoders: Arc<tokio::sync::OnceCell<Arc<dailies_media::Encoders>>>,
 }
@@ -67,6 +69,7 @@ impl App {
             events: Arc::default(),
             cancels_requested: Arc::new(Notify::new()),
             encoders: Arc::default(),
+            tracker: Arc::new(crate::torrents::tracker::new_tracker()),
         })
     }
 }

@@ -41,6 +41,10 @@ pub enum Command {
         /// Address to listen on [env: DAILIES_LISTEN] [default: 127.0.0.1:8080]
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
+        /// The URL other machines reach this server at, used in torrents and magnet links
+        /// [env: DAILIES_PUBLIC_URL] [default: http:// + the listen address]
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
     },
     /// Run job workers only (for extra machines sharing the database and storage).
     Worker,
@@ -139,7 +143,11 @@ impl Cli {
             data_dir: self.global.data_dir.clone(),
             database: self.global.database.clone(),
             listen: match &self.command {
-                Command::Serve { listen } => *listen,
+                Command::Serve { listen, .. } => *listen,
+                _ => None,
+            },
+            public_url: match &self.command {
+                Command::Serve { public_url, .. } => public_url.clone(),
                 _ => None,
             },
         }

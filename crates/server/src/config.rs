@@ -76,6 +76,22 @@ pub struct Config {
     /// External encoders users may name in encode requests: `[encoders.NAME]` with `program`,
     /// `codec` (what it writes) and `args` (`{crf}`, `{bitrate_kbps}`, `{preset}` are filled in).
     pub encoders: std::collections::BTreeMap<String, dailies_media::ExternalEncoder>,
+    /// The address other machines reach this server at (`https://dailies.example`), written
+    /// into torrents, magnet links and web-seed URLs; empty = `http://` + `listen`.
+    pub public_url: String,
+    /// Run the BitTorrent tracker (`/announce`, `/scrape`) for this server's own torrents.
+    pub tracker: bool,
+    /// Make torrents v1 only (every client reads them) or hybrid v1+v2 (`"hybrid"`).
+    pub torrent_version: TorrentVersionSetting,
+}
+
+/// Which torrents the server makes (see [`dailies_torrent::TorrentVersion`]).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TorrentVersionSetting {
+    #[default]
+    V1,
+    Hybrid,
 }
 
 impl Default for Config {
@@ -110,6 +126,9 @@ impl Default for Config {
             ffprobe: PathBuf::from("ffprobe"),
             encoders: Default::default(),
             outro_clip: PathBuf::new(),
+            public_url: String::new(),
+            tracker: true,
+            torrent_version: TorrentVersionSetting::V1,
         }
     }
 }
@@ -121,6 +140,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database: Option<String>,
     pub listen: Option<SocketAddr>,
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -181,6 +201,9 @@ impl Config {
         if let Some(l) = &flags.listen {
             merged.insert("listen".into(), toml::Value::String(l.to_string()));
         }
+        if let Some(u) = &flags.public_url {
+            merged.insert("public_url".into(), toml::Value::String(u.clone()));
+        }
 
         let mut config: Config = toml::Value::Table(merged)
             .try_into()
@@ -239,6 +262,9 @@ impl Config {
         if self.job_max_attempts < 1 {
             bail!("job_max_attempts must be at least 1");
         }
+        if !self.public_url.is_empty() {
+            check_public_url(&self.public_url)?;
+        }
         Ok(())
     }
 
@@ -270,6 +296,19 @@ impl Config {
         }
     }
 
+    /// The public base URL without a trailing slash: `public_url`, or `http://` + `listen`
+    /// (with 127.0.0.1 for an unspecified address, which then only works on this machine).
+    pub fn public_base(&self) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_owned();
+        }
+        let mut addr = self.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+
     /// Concurrent processing jobs and ffmpeg threads per job, so that together they use about
     /// the machine's cores and no more.
     pub fn cpu_budget(&self) -> (usize, usize) {
@@ -281,6 +320,26 @@ impl Config {
         };
         (jobs, (cores / jobs).max(1))
     }
+}
+
+/// A public URL is a scheme, a host and at most a path prefix: BitTorrent clients are given
+/// URLs built from it, so a query, a fragment, credentials or spaces would break them.
+fn check_public_url(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .with_context(|| format!("public_url '{url}' must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty()
+        || host.contains('@')
+        || rest.contains(['?', '#'])
+        || !rest.bytes().all(|b| b.is_ascii_graphic())
+    {
+        bail!(
+            "public_url '{url}' must be a plain http(s)://host[:port][/path] without spaces, user, query or fragment"
+        );
+    }
+    Ok(())
 }
 
 /// An environment string read with the type of the setting's default.

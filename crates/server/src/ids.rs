@@ -43,6 +43,16 @@ pub fn new_token() -> String {
     format!("dly_{}", base32(&random_bytes::<32>()))
 }
 
+/// A new secret for a link (a web-seed URL): 160 random bits, 32 URL-safe characters.
+pub fn new_link_secret() -> String {
+    base32(&random_bytes::<20>())
+}
+
+/// Whether a string has the shape of [`new_link_secret`]; anything else is refused unread.
+pub fn is_valid_link_secret(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| ALPHABET.contains(&b))
+}
+
 /// Tokens are stored only as this hash; a leaked database reveals no usable token.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -90,6 +90,18 @@ impl Layout {
         Some(beside.with_file_name("encodes").join(name))
     }
 
+    /// A rendition's stored torrent, `media/<video>/torrents/<rendition>.torrent`.
+    pub fn torrent_file(
+        &self,
+        video_id: &str,
+        rendition: &crate::torrents::Rendition,
+    ) -> Option<PathBuf> {
+        self.video_dir(video_id).map(|d| {
+            d.join("torrents")
+                .join(format!("{}.torrent", rendition.key()))
+        })
+    }
+
     /// The images of a thumbnail request, `media/<video>/thumbnails/<set>/`.
     pub fn thumbnail_dir(&self, video_id: &str, set_id: &str) -> Option<PathBuf> {
         if !crate::ids::is_valid_id(set_id) {

@@ -12,3 +12,4 @@ pub mod ids;
 pub mod ingest;
 pub mod jobs;
 pub mod layout;
+pub mod torrents;

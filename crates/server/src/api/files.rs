@@ -219,7 +219,7 @@ pub async fn serve_file(
 }
 
 /// `attachment; filename="…"; filename*=UTF-8''…` with the name made header-safe.
-fn content_disposition(name: &str) -> HeaderValue {
+pub(crate) fn content_disposition(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| {

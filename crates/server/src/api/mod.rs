@@ -8,6 +8,7 @@ pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod thumbnails;
+pub mod torrents;
 pub mod videos;
 
 use std::time::Instant;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
         .merge(jobs::routes())
         .merge(encodes::routes())
         .merge(thumbnails::routes())
+        .merge(torrents::routes())
         .route("/api/events", get(crate::events::sse::stream))
         .route("/api/ws", get(crate::events::ws::connect))
         .merge(crate::ingest::tus::routes())

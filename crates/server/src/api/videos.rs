@@ -13,10 +13,12 @@ use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::files::{Presentation, serve_file};
 use crate::app::App;
+use crate::db::torrents::{self as torrent_rows, Torrent};
 use crate::db::videos::{self, Cursor, Video};
 use crate::events::{NewEvent, kind};
 use crate::ids;
 use crate::ingest::recover::to_trash;
+use crate::torrents::links::Links;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -25,8 +27,64 @@ pub fn routes() -> Router<App> {
         .route("/api/videos/{id}/{file}", get(file))
 }
 
-/// The JSON a client sees for a video.
-pub fn video_json(v: &Video) -> Value {
+/// The JSON a client sees for a video, with its torrents (see [`torrents_json`]).
+pub fn video_json(v: &Video, torrents: &[Torrent], links: &Links) -> Value {
+    let mut out = video_fields(v);
+    let (list, magnet) = torrents_json(v, torrents, links);
+    if let Some(map) = out.as_object_mut() {
+        map.insert("allow_downloads".into(), v.allow_downloads.into());
+        map.insert("magnet_uri".into(), magnet);
+        map.insert(
+            "torrent_url".into(),
+            torrents
+                .iter()
+                .any(|t| t.rendition == "playable")
+                .then(|| format!("/api/videos/{}/torrent", v.id))
+                .into(),
+        );
+        map.insert("torrents".into(), list);
+    }
+    out
+}
+
+/// One video's JSON, reading its torrents.
+pub async fn video_json_with_torrents(app: &App, v: &Video) -> Result<Value, ApiError> {
+    let torrents = torrent_rows::for_video(&app.db, &v.id).await?;
+    Ok(video_json(v, &torrents, &Links::new(&app.config)))
+}
+
+/// The video's torrents (rendition, name, size, hashes, links) and the playable one's magnet
+/// link (with `xs` and `ws`), which carry the web-seed secret: only people who may see the
+/// video are sent them.
+fn torrents_json(v: &Video, torrents: &[Torrent], links: &Links) -> (Value, Value) {
+    let Some(secret) = v.webseed_token.as_deref() else {
+        return (json!([]), Value::Null);
+    };
+    let mut magnet = Value::Null;
+    let list: Vec<Value> = torrents
+        .iter()
+        .filter(|t| t.video_id == v.id)
+        .map(|t| {
+            let uri = links.magnet(t, secret);
+            if t.rendition == "playable" {
+                magnet = uri.clone().into();
+            }
+            json!({
+                "rendition": t.rendition,
+                "name": t.name,
+                "size_bytes": t.size_bytes,
+                "info_hash_v1": t.info_hash_v1,
+                "info_hash_v2": t.info_hash_v2,
+                "magnet_uri": uri,
+                "torrent_url": format!("/api/videos/{}/torrent?rendition={}", v.id, t.rendition),
+                "web_seed_url": links.web_seed(&v.id, secret, &t.rendition),
+            })
+        })
+        .collect();
+    (Value::Array(list), magnet)
+}
+
+fn video_fields(v: &Video) -> Value {
     let base = format!("/api/videos/{}", v.id);
     let ready = v.status == videos::status::READY;
     let geometry: Value = v
@@ -103,9 +161,14 @@ async fn list(
     } else {
         None
     };
-    Ok(Json(
-        json!({ "items": rows.iter().map(video_json).collect::<Vec<_>>(), "next": next }),
-    ))
+    let ids: Vec<&str> = rows.iter().map(|v| v.id.as_str()).collect();
+    let torrents = torrent_rows::for_videos(&app.db, &ids).await?;
+    let links = Links::new(&app.config);
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|v| video_json(v, &torrents, &links))
+        .collect();
+    Ok(Json(json!({ "items": items, "next": next })))
 }
 
 /// The video if it exists, is not deleted and the caller may see it; otherwise 404 (a stranger
@@ -125,13 +188,16 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(video_json(&visible(&app, &caller, &id).await?)))
+    let video = visible(&app, &caller, &id).await?;
+    Ok(Json(video_json_with_torrents(&app, &video).await?))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Patch {
     title: Option<String>,
+    /// Lets everyone who may see the video download its original, by HTTP and by torrent.
+    allow_downloads: Option<bool>,
 }
 
 async fn update(
@@ -153,6 +219,13 @@ async fn update(
         videos::set_title(&app.db, &video.id, title).await?;
         changes.insert("title".into(), title.into());
     }
+    if let Some(allow) = patch.allow_downloads
+        && allow != video.allow_downloads
+    {
+        torrent_rows::set_allow_downloads(&app.db, &video.id, allow).await?;
+        changes.insert("allow_downloads".into(), allow.into());
+    }
+    let downloads_changed = changes.contains_key("allow_downloads");
     let updated = videos::get(&app.db, &video.id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -164,7 +237,11 @@ async fn update(
         Value::Object(changes),
     ))
     .await;
-    Ok(Json(video_json(&updated)))
+    if downloads_changed && updated.status == videos::status::READY {
+        // The original's torrent is made, or withdrawn.
+        crate::jobs::make_torrents::ensure_job(&app, &updated).await?;
+    }
+    Ok(Json(video_json_with_torrents(&app, &updated).await?))
 }
 
 /// Moves the video to the trash: the row is marked first, then the folder moves (start-up
@@ -180,6 +257,9 @@ async fn remove(
     }
     app.cancels_requested.notify_waiters();
     videos::set_deleted(&app.db, &video.id).await?;
+    for t in torrent_rows::for_video(&app.db, &video.id).await? {
+        crate::torrents::tracker::withdraw(&app.tracker, &app.db, &t).await?;
+    }
     to_trash(&app, &video.id).await?;
     tracing::info!(video = %video.id, "moved to trash");
     app.publish(NewEvent::video(

@@ -78,7 +78,21 @@ pub async fn serve(app: App) -> Result<()> {
         .prime(&app.db)
         .await
         .context("cannot read the event log")?;
+    let tracked = crate::torrents::tracker::load(&app.tracker, &app.db)
+        .await
+        .context("cannot read the torrents")?;
+    tracing::info!(torrents = tracked, public_url = %app.config.public_base(), "tracker ready");
+    if app.config.public_url.is_empty() && app.config.listen.ip().is_unspecified() {
+        tracing::warn!(
+            "torrents and magnet links will point at {}; set --public-url to the address other machines reach",
+            app.config.public_base()
+        );
+    }
     let mut background = tokio::task::JoinSet::new();
+    background.spawn(crate::torrents::tracker::follow(
+        app.clone(),
+        shutdown.clone(),
+    ));
     if app.config.workers {
         background.spawn(worker::run(app.clone(), shutdown.clone()));
     }
@@ -95,9 +109,12 @@ pub async fn serve(app: App) -> Result<()> {
     let router = crate::api::router(app.clone());
     let http_stop = shutdown.clone();
     let mut http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { http_stop.cancelled().await })
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { http_stop.cancelled().await })
+        .await
     });
 
     tokio::select! {
@@ -173,6 +190,11 @@ async fn maintenance_loop(app: App, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "pruned the event log"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot prune the event log"),
+        }
+        match crate::jobs::make_torrents::queue_missing(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(videos = n, "queued torrents for videos without one"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot queue missing torrents"),
         }
         if let Err(e) = crate::jobs::worker::sweep_abandoned_cancels(&app).await {
             tracing::warn!(error = %format!("{e:#}"), "cannot sweep cancelled jobs");

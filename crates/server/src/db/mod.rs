@@ -7,6 +7,7 @@
 pub mod encodes;
 pub mod events;
 pub mod thumbnails;
+pub mod torrents;
 pub mod uploads;
 pub mod users;
 pub mod videos;
@@ -107,6 +108,7 @@ impl Db {
             4 "events" "0004_events.sql",
             5 "encodes" "0005_encodes.sql",
             6 "thumbnails" "0006_thumbnails.sql",
+            9 "torrents" "0009_torrents.sql",
         ];
         let sources = match self.kind {
             DbKind::Sqlite => sqlite,

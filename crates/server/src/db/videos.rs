@@ -46,13 +46,17 @@ pub struct Video {
     pub updated_at: i64,
     pub ready_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// The owner lets everyone who may see the video download its original (torrent included).
+    pub allow_downloads: bool,
+    /// The secret in the video's web-seed URLs (`None` until its first torrent).
+    pub webseed_token: Option<String>,
 }
 
 const COLUMNS: &str = "v.id, v.owner_id, u.name AS owner_name, v.title, v.original_filename, \
     v.original_file, v.source, v.status, v.progress, v.error, v.size_bytes, v.sha256, v.blake3, \
     v.media_info, v.duration_s, v.width, v.height, v.fps, v.video_codec, v.audio_codec, v.plan, \
     v.playable_file, v.poster_file, v.sprite_file, v.sprite_geometry, v.created_at, v.updated_at, \
-    v.ready_at, v.deleted_at";
+    v.ready_at, v.deleted_at, v.allow_downloads, v.webseed_token";
 
 fn from_row(r: &AnyRow) -> Result<Video> {
     Ok(Video {
@@ -85,6 +89,8 @@ fn from_row(r: &AnyRow) -> Result<Video> {
         updated_at: r.try_get("updated_at")?,
         ready_at: r.try_get("ready_at")?,
         deleted_at: r.try_get("deleted_at")?,
+        allow_downloads: r.try_get::<i64, _>("allow_downloads")? != 0,
+        webseed_token: r.try_get("webseed_token")?,
     })
 }
 
@@ -173,6 +179,20 @@ pub async fn list(
         .fetch_all(&db.pool)
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Ready, live videos with no playable torrent and no torrent job queued, running or given up.
+pub async fn ready_without_torrent(db: &Db) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT v.id FROM videos v WHERE v.status = $1 AND v.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM torrents t WHERE t.video_id = v.id AND t.rendition = 'playable') \
+         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.video_id = v.id AND j.kind = 'torrent' \
+             AND j.state IN ('queued', 'running', 'failed'))",
+    )
+    .bind(status::READY)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 
 pub async fn set_title(db: &Db, id: &str, title: &str) -> Result<()> {
@@ -338,7 +358,7 @@ pub async fn ids_deleted_before(db: &Db, before_ms: i64) -> Result<Vec<String>> 
 pub async fn purge(db: &Db, id: &str) -> Result<()> {
     let mut tx = db.pool.begin().await?;
     // Everything that refers to the video goes with it.
-    for table in ["jobs", "encodes", "thumbnail_sets"] {
+    for table in ["jobs", "encodes", "thumbnail_sets", "torrents"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE video_id = $1"
         )))

@@ -103,6 +103,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         .map_err(anyhow::Error::from)?;
     encodes::set_state(&app.db, &id, state::READY, Some((&name, size)), None).await?;
     tracing::info!(encode = %id, bytes = size, "encode ready");
+    crate::jobs::make_torrents::ensure_job(app, &video).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 pub mod encode_video;
 pub mod make_thumbnails;
+pub mod make_torrents;
 pub mod process_video;
 pub mod queue;
 pub mod worker;

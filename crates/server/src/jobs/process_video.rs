@@ -178,6 +178,9 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         ));
     }
     tracing::info!("ready");
+    if let Some(ready) = videos::get(&app.db, &video.id).await? {
+        crate::jobs::make_torrents::ensure_job(app, &ready).await?;
+    }
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use crate::ids;
 use crate::ingest::register::PROCESS_JOB;
 use crate::jobs::encode_video::{self, ENCODE_JOB};
 use crate::jobs::make_thumbnails::{self, THUMBNAILS_JOB};
+use crate::jobs::make_torrents::{self, TORRENT_JOB};
 use crate::jobs::queue::{self, FailOutcome, Heartbeat, Job};
 use crate::jobs::{JobError, process_video};
 
@@ -68,9 +69,16 @@ pub async fn run(app: App, shutdown: CancellationToken) {
 /// ffmpeg threads stays near the core count whatever the mix.
 const FFMPEG_KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB, THUMBNAILS_JOB];
 
+/// Torrent hashing reads whole files and keeps two hashing threads busy: one at a time, beside
+/// the ffmpeg pool (it is bound by the disk more than by the CPU).
+const HASHING_KINDS: &[&str] = &[TORRENT_JOB];
+
 /// Each pool (the kinds it runs) and how many of its jobs this process runs at once.
 fn pools(app: &App) -> Vec<(&'static [&'static str], usize)> {
-    vec![(FFMPEG_KINDS, app.config.cpu_budget().0)]
+    vec![
+        (FFMPEG_KINDS, app.config.cpu_budget().0),
+        (HASHING_KINDS, 1),
+    ]
 }
 
 /// One worker that stops once `done()` holds (used by `dailies import`, which waits for its own
@@ -179,6 +187,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
                 PROCESS_JOB => process_video::run(app, &job, &ctx).await,
                 ENCODE_JOB => encode_video::run(app, &job, &ctx).await,
                 THUMBNAILS_JOB => make_thumbnails::run(app, &job, &ctx).await,
+                TORRENT_JOB => make_torrents::run(app, &job, &ctx).await,
                 other => Err(JobError::permanent(
                     format!("unknown job kind '{other}'"),
                     None,
