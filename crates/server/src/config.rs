@@ -79,6 +79,8 @@ pub struct Config {
     /// The address other machines reach this server at (`https://dailies.example`), written
     /// into torrents, magnet links and web-seed URLs; empty = `http://` + `listen`.
     pub public_url: String,
+    /// Make torrents of ready videos (false: no torrent jobs, no new torrents).
+    pub torrents: bool,
     /// Run the BitTorrent tracker (`/announce`, `/scrape`) for this server's own torrents.
     pub tracker: bool,
     /// Make torrents v1 only (every client reads them) or hybrid v1+v2 (`"hybrid"`).
@@ -127,6 +129,7 @@ impl Default for Config {
             encoders: Default::default(),
             outro_clip: PathBuf::new(),
             public_url: String::new(),
+            torrents: true,
             tracker: true,
             torrent_version: TorrentVersionSetting::V1,
         }

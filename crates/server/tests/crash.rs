@@ -42,7 +42,7 @@ fn assert_consistent_and_ready(server: &Server, id: &str) {
         .collect();
     assert_eq!(rows.len(), 1, "{videos:#?}");
     let jobs = server.sql(&format!(
-        "SELECT kind || ':' || state FROM jobs WHERE video_id = '{id}'"
+        "SELECT kind || ':' || state FROM jobs WHERE video_id = '{id}' AND kind = 'process'"
     ));
     assert_eq!(jobs, "process:done", "exactly one process job, done");
     assert_no_orphans(server);
@@ -112,7 +112,7 @@ fn sigterm_during_transcode_stops_tools_and_resumes_on_restart() {
     // The job was handed back, not counted as a failure (or, on a busy machine, its last
     // step finished before the signal arrived).
     let jobs = server.sql(&format!(
-        "SELECT state || ':' || COALESCE(error, '') FROM jobs WHERE video_id = '{id}'"
+        "SELECT state || ':' || COALESCE(error, '') FROM jobs WHERE video_id = '{id}' AND kind = 'process'"
     ));
     assert!(
         jobs == "queued:" || jobs == "done:",
@@ -208,7 +208,7 @@ fn interrupted_registration_is_completed_and_strays_are_trashed_at_start() {
     );
     assert_no_orphans(&server);
     let jobs = server.sql(&format!(
-        "SELECT state FROM jobs WHERE video_id = '{placed_id}'"
+        "SELECT state FROM jobs WHERE video_id = '{placed_id}' AND kind = 'process'"
     ));
     assert_eq!(jobs, "done");
     server.assert_healthy();

@@ -94,6 +94,10 @@ impl Sse {
     }
 }
 
+/// Torrent jobs, queued as processing ends, would interleave their own lives with the one each
+/// test follows; torrents have their own tests (torrents.rs).
+const WHOLE_LIFE: &str = "torrents = false";
+
 fn kinds(events: &[(i64, Value)]) -> Vec<String> {
     events
         .iter()
@@ -115,7 +119,7 @@ fn rename(server: &Server, token: &str, video: &str, title: &str) {
 
 #[test]
 fn sse_shows_a_job_from_start_to_finish_and_replays_exactly_what_was_missed() {
-    let server = Server::start("");
+    let server = Server::start(WHOLE_LIFE);
     let alice = server.user_token("alice", false);
     let bob = server.user_token("bob", false);
     let (_, alice_stream) = sse(&server, &alice, "", None);
@@ -201,7 +205,7 @@ fn sse_shows_a_job_from_start_to_finish_and_replays_exactly_what_was_missed() {
 
 #[test]
 fn malformed_subscriptions_are_refused_with_a_reason() {
-    let server = Server::start("");
+    let server = Server::start(WHOLE_LIFE);
     let t = server.admin_token.clone();
     for (query, last) in [
         ("kind=job.finished", None),
@@ -259,7 +263,7 @@ fn send(socket: &mut Ws, v: Value) {
 
 #[test]
 fn websocket_clients_follow_topics_and_one_that_does_not_read_is_dropped() {
-    let server = Server::start("");
+    let server = Server::start(WHOLE_LIFE);
     let alice = server.user_token("alice", false);
     let src = tempfile::tempdir().unwrap();
     let clip = playable_mp4(src.path(), "ws.mp4");
@@ -410,7 +414,7 @@ fn crate_id() -> String {
 
 #[test]
 fn websocket_resumes_from_an_event_id() {
-    let server = Server::start("");
+    let server = Server::start(WHOLE_LIFE);
     let t = server.admin_token.clone();
     let src = tempfile::tempdir().unwrap();
     let clip = playable_mp4(src.path(), "resume.mp4");

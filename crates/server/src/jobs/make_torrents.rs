@@ -194,6 +194,9 @@ async fn remove_unshared(
 /// Queues a torrent job for the video unless one is already waiting (a running one may have
 /// looked before the latest change, so it does not count).
 pub async fn ensure_job(app: &App, video: &Video) -> anyhow::Result<()> {
+    if !app.config.torrents {
+        return Ok(());
+    }
     let waiting = queue::for_video(&app.db, &video.id)
         .await?
         .iter()
@@ -221,6 +224,9 @@ pub async fn ensure_job(app: &App, video: &Video) -> anyhow::Result<()> {
 /// Ready videos with no playable torrent and no torrent job that could make one: videos from
 /// before torrents existed, or whose trigger was lost to a crash. Run with maintenance.
 pub async fn queue_missing(app: &App) -> anyhow::Result<usize> {
+    if !app.config.torrents {
+        return Ok(0);
+    }
     let ids = videos::ready_without_torrent(&app.db).await?;
     let mut queued = 0;
     for id in ids {
