@@ -403,7 +403,9 @@ print(str(hashes.v2) if hashes.has_v2() else "-")
 #[test]
 fn libtorrent_reads_a_hybrid_torrent_with_the_hashes_we_show() {
     let python = python_with_libtorrent();
-    let server = Server::start("torrent_version = \"hybrid\"");
+    let server = Server::start(
+        "torrent_version = \"hybrid\"\npublic_url = \"https://dailies.example:8443/review/\"",
+    );
     let alice = server.user_token("alice", false);
     let dir = tempfile::tempdir().unwrap();
     let v = video_with_torrent(&server, &alice, dir.path());
@@ -442,6 +444,39 @@ fn libtorrent_reads_a_hybrid_torrent_with_the_hashes_we_show() {
         magnet.contains(&format!("urn:btmh:1220{}", lines[1])),
         "{magnet}"
     );
+    // Links point at the public URL, not at the address the server listens on.
+    let summary = read_torrent(&std::fs::read(&torrent).unwrap()).unwrap();
+    assert_eq!(
+        summary.announce.as_deref(),
+        Some("https://dailies.example:8443/review/announce")
+    );
+    assert!(
+        summary.web_seeds[0].starts_with("https://dailies.example:8443/review/api/webseed/"),
+        "{:?}",
+        summary.web_seeds
+    );
+}
+
+#[test]
+fn a_bad_public_url_stops_the_server_with_a_reason() {
+    let server = Server::prepare("");
+    for bad in [
+        "ftp://dailies.example",
+        "https://user:pw@dailies.example",
+        "https://dailies.example/?x=1",
+        "https:///nohost",
+        "http://dailies example",
+    ] {
+        let out = server
+            .command()
+            .env_remove("DAILIES_CONFIG")
+            .args(["serve", "--listen", "127.0.0.1:0", "--public-url", bad])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("public_url"), "{bad}: {err}");
+    }
 }
 
 #[test]

@@ -19,6 +19,31 @@ function fmtDuration(s) {
   return `${m}:${String(sec).padStart(2, "0")}`;
 }
 
+// The magnet link opens the visitor's BitTorrent client; the .torrent is fetched with the token
+// (like every file here) and saved under the video's name.
+function torrentLinks(v) {
+  const span = document.createElement("span");
+  span.className = "torrent";
+  const magnet = document.createElement("a");
+  magnet.href = v.magnet_uri;
+  magnet.textContent = "magnet";
+  magnet.title = "Open in a BitTorrent client";
+  const file = document.createElement("a");
+  file.href = "#";
+  file.textContent = ".torrent";
+  file.addEventListener("click", async (e) => {
+    e.preventDefault();
+    const blob = await (await api(v.torrent_url)).blob();
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `${v.title}.torrent`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+  span.append(magnet, " ", file);
+  return span;
+}
+
 function card(v) {
   const el = document.createElement("div");
   el.className = `card ${v.status}`;
@@ -35,6 +60,7 @@ function card(v) {
   } else {
     sub.textContent = [v.status === "ready" ? fmtDuration(v.duration_s) : v.status, v.width && `${v.width}×${v.height}`, v.owner].filter(Boolean).join(" · ");
   }
+  if (v.magnet_uri) sub.append(" · ", torrentLinks(v));
   const thumb = el.querySelector(".thumb");
   if (v.poster_url) blobUrl(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
   if (v.sprite_url && v.sprite) {
