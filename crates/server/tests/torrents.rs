@@ -639,6 +639,42 @@ fn web_seed_secret_original_torrent_and_deletion() {
         404
     );
 
+    // A finished encode is shared too, under its own rendition.
+    let (status, e) = server.post_json(
+        &format!("/api/videos/{id}/encodes"),
+        &alice,
+        r#"{"codec":"h264","container":"mkv","quality":{"crf":35},"preset":"ultrafast","max_height":144,"audio":"none"}"#,
+    );
+    assert_eq!(status, 201, "{e}");
+    let rendition = format!("encode-{}", e["id"].as_str().unwrap());
+    let v = wait_json(
+        &server,
+        &alice,
+        &format!("/api/videos/{id}"),
+        "the encode's torrent",
+        |v| {
+            v["torrents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["rendition"] == rendition.as_str())
+        },
+    );
+    let encode_torrent = v["torrents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["rendition"] == rendition.as_str())
+        .unwrap();
+    assert!(encode_torrent["name"].as_str().unwrap().ends_with(".mkv"));
+    let (status, _, encoded) = server.get_bytes(
+        &format!("/api/encodes/{}/download", e["id"].as_str().unwrap()),
+        &alice,
+    );
+    assert_eq!(status, 200);
+    let (status, body) = anonymous_get(encode_torrent["web_seed_url"].as_str().unwrap(), None);
+    assert_eq!((status, body == encoded), (200, true));
+
     // A deleted video: its web seed is gone and the tracker forgets its torrent.
     let playable_torrent = v["torrents"]
         .as_array()
