@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
                         payload: json!({}),
                         priority: 0,
                         max_attempts: 3,
+                        requires: None,
                     },
                 )
                 .await?;
@@ -51,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
                 set.spawn(async move {
                     let owner = format!("bench-{w}");
                     let mut done = 0usize;
-                    while let Some(job) = queue::claim(&db, &[kind], &owner, LEASE).await? {
+                    while let Some(job) = queue::claim(&db, &[kind], ",,", &owner, LEASE).await? {
                         if queue::complete(&db, &job.id, &owner).await? {
                             done += 1;
                         }

@@ -24,6 +24,10 @@ pub struct App {
     pub events: Arc<crate::events::bus::EventBus>,
     /// Wakes running jobs' lease keepers so a cancel requested here stops them at once.
     pub cancels_requested: Arc<Notify>,
+    /// What `/metrics` reports of this process.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// This process in the `nodes` table; also the prefix of its workers' lease names.
+    pub node_id: Arc<str>,
     /// The BitTorrent tracker for this server's torrents ([`crate::torrents::tracker`]).
     pub tracker: Arc<dailies_torrent::tracker::Tracker>,
     /// The installed ffmpeg's encoders, probed on first use.
@@ -70,6 +74,8 @@ impl App {
             cancels_requested: Arc::new(Notify::new()),
             encoders: Arc::default(),
             tracker: Arc::new(crate::torrents::tracker::new_tracker()),
+            node_id: crate::ids::new_id().into(),
+            metrics: Arc::default(),
         })
     }
 }

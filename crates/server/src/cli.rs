@@ -45,9 +45,18 @@ pub enum Command {
         /// [env: DAILIES_PUBLIC_URL] [default: http:// + the listen address]
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
+        /// Videos processed at once by this node; 0 = an API-only node that runs no jobs
+        /// [default: from the core count]
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
+        #[command(flatten)]
+        kinds: KindsArg,
     },
     /// Run job workers only (for extra machines sharing the database and storage).
-    Worker,
+    Worker {
+        #[command(flatten)]
+        kinds: KindsArg,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -136,6 +145,15 @@ pub enum TokenCommand {
     },
 }
 
+/// `--kinds`: which job kinds a node's workers claim.
+#[derive(Args, Debug, Clone, Default)]
+pub struct KindsArg {
+    /// Job kinds this node's workers claim, comma-separated (process, encode, thumbnails,
+    /// torrent) [env: DAILIES_JOB_KINDS] [default: all]
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    pub kinds: Option<Vec<String>>,
+}
+
 impl Cli {
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -144,6 +162,14 @@ impl Cli {
             database: self.global.database.clone(),
             listen: match &self.command {
                 Command::Serve { listen, .. } => *listen,
+                _ => None,
+            },
+            workers: match &self.command {
+                Command::Serve { workers, .. } => *workers,
+                _ => None,
+            },
+            job_kinds: match &self.command {
+                Command::Serve { kinds, .. } | Command::Worker { kinds } => kinds.kinds.clone(),
                 _ => None,
             },
             public_url: match &self.command {

@@ -42,6 +42,8 @@ pub struct Config {
     pub process_concurrency: usize,
     /// Run job workers in this process (false = API-only node).
     pub workers: bool,
+    /// Job kinds this process's workers claim (`--kinds process,encode`); empty = all.
+    pub job_kinds: Vec<String>,
     /// A worker that stops renewing its lease for this long loses the job to another.
     pub job_lease_secs: f64,
     /// Attempts per job before it is given up.
@@ -112,6 +114,7 @@ impl Default for Config {
             max_duration_s: 0.0,
             process_concurrency: 0,
             workers: true,
+            job_kinds: Vec::new(),
             job_lease_secs: 60.0,
             job_max_attempts: 3,
             job_retry_base_secs: 10.0,
@@ -144,6 +147,9 @@ pub struct Overrides {
     pub database: Option<String>,
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
+    /// `--workers N`: 0 = no workers, else the processing concurrency.
+    pub workers: Option<usize>,
+    pub job_kinds: Option<Vec<String>>,
 }
 
 impl Config {
@@ -204,6 +210,22 @@ impl Config {
         if let Some(l) = &flags.listen {
             merged.insert("listen".into(), toml::Value::String(l.to_string()));
         }
+        match flags.workers {
+            Some(0) => {
+                merged.insert("workers".into(), toml::Value::Boolean(false));
+            }
+            Some(n) => {
+                merged.insert("workers".into(), toml::Value::Boolean(true));
+                merged.insert("process_concurrency".into(), toml::Value::Integer(n as i64));
+            }
+            None => {}
+        }
+        if let Some(kinds) = &flags.job_kinds {
+            let list = kinds
+                .iter()
+                .map(|k| toml::Value::String(k.trim().to_owned()));
+            merged.insert("job_kinds".into(), toml::Value::Array(list.collect()));
+        }
         if let Some(u) = &flags.public_url {
             merged.insert("public_url".into(), toml::Value::String(u.clone()));
         }
@@ -260,6 +282,14 @@ impl Config {
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 bail!("{name} must be a number of at least 0");
+            }
+        }
+        for kind in &self.job_kinds {
+            if !crate::jobs::worker::ALL_KINDS.contains(&kind.as_str()) {
+                bail!(
+                    "unknown job kind '{kind}' in job_kinds: use {}",
+                    crate::jobs::worker::ALL_KINDS.join(", ")
+                );
             }
         }
         if self.job_max_attempts < 1 {
@@ -350,6 +380,14 @@ fn env_to_toml(raw: &str, default: &toml::Value) -> toml::Value {
     let parsed = match default {
         toml::Value::Integer(_) => raw.trim().parse().ok().map(toml::Value::Integer),
         toml::Value::Float(_) => raw.trim().parse().ok().map(toml::Value::Float),
+        // A list from the environment: comma-separated.
+        toml::Value::Array(_) => Some(toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        )),
         toml::Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => Some(toml::Value::Boolean(true)),
             "0" | "false" | "no" | "off" => Some(toml::Value::Boolean(false)),

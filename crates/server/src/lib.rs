@@ -12,4 +12,6 @@ pub mod ids;
 pub mod ingest;
 pub mod jobs;
 pub mod layout;
+pub mod metrics;
+pub mod node;
 pub mod torrents;

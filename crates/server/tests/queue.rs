@@ -42,6 +42,7 @@ async fn add(db: &Db, kind: &str, priority: i64, max_attempts: i64) -> String {
             payload: json!({"n": priority}),
             priority,
             max_attempts,
+            requires: None,
         },
     )
     .await
@@ -56,25 +57,25 @@ async fn claims_by_priority_then_age_and_only_its_kind() {
     let low = add(&q.db, "process", 0, 3).await;
     let high = add(&q.db, "process", 10, 3).await;
     let other = add(&q.db, "thumbs", 99, 3).await;
-    let first = queue::claim(&q.db, &["process"], "w1", LEASE)
+    let first = queue::claim(&q.db, &["process"], ",,", "w1", LEASE)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(first.id, high);
     assert_eq!(first.attempts, 1);
-    let second = queue::claim(&q.db, &["process"], "w1", LEASE)
+    let second = queue::claim(&q.db, &["process"], ",,", "w1", LEASE)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(second.id, low);
     assert!(
-        queue::claim(&q.db, &["process"], "w1", LEASE)
+        queue::claim(&q.db, &["process"], ",,", "w1", LEASE)
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
-        queue::claim(&q.db, &["thumbs"], "w1", LEASE)
+        queue::claim(&q.db, &["thumbs"], ",,", "w1", LEASE)
             .await
             .unwrap()
             .unwrap()
@@ -88,19 +89,19 @@ async fn a_dead_workers_job_is_claimed_again_when_its_lease_runs_out() {
     let q = open().await;
     let id = add(&q.db, "process", 0, 3).await;
     let short = Duration::from_millis(300);
-    queue::claim(&q.db, &["process"], "dead", short)
+    queue::claim(&q.db, &["process"], ",,", "dead", short)
         .await
         .unwrap()
         .unwrap();
     assert!(
-        queue::claim(&q.db, &["process"], "alive", LEASE)
+        queue::claim(&q.db, &["process"], ",,", "alive", LEASE)
             .await
             .unwrap()
             .is_none(),
         "lease still held"
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let again = queue::claim(&q.db, &["process"], "alive", LEASE)
+    let again = queue::claim(&q.db, &["process"], ",,", "alive", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -121,7 +122,7 @@ async fn failures_retry_with_backoff_then_give_up() {
     let q = open().await;
     let id = add(&q.db, "process", 0, 2).await;
     let base = Duration::from_millis(200);
-    let job = queue::claim(&q.db, &["process"], "w", LEASE)
+    let job = queue::claim(&q.db, &["process"], ",,", "w", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -133,13 +134,13 @@ async fn failures_retry_with_backoff_then_give_up() {
     );
     // Not due yet.
     assert!(
-        queue::claim(&q.db, &["process"], "w", LEASE)
+        queue::claim(&q.db, &["process"], ",,", "w", LEASE)
             .await
             .unwrap()
             .is_none()
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let job = queue::claim(&q.db, &["process"], "w", LEASE)
+    let job = queue::claim(&q.db, &["process"], ",,", "w", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -156,7 +157,7 @@ async fn failures_retry_with_backoff_then_give_up() {
     assert_eq!(stored.error.as_deref(), Some("still flaky"));
     // A retry starts a fresh set of attempts.
     assert!(queue::retry(&q.db, &id).await.unwrap());
-    let job = queue::claim(&q.db, &["process"], "w", LEASE)
+    let job = queue::claim(&q.db, &["process"], ",,", "w", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -167,7 +168,7 @@ async fn failures_retry_with_backoff_then_give_up() {
 async fn permanent_errors_are_not_retried() {
     let q = open().await;
     add(&q.db, "process", 0, 5).await;
-    let job = queue::claim(&q.db, &["process"], "w", LEASE)
+    let job = queue::claim(&q.db, &["process"], ",,", "w", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -194,14 +195,14 @@ async fn cancel_stops_queued_jobs_at_once_and_running_ones_at_heartbeat() {
         "cancelled"
     );
     assert!(
-        queue::claim(&q.db, &["a"], "w", LEASE)
+        queue::claim(&q.db, &["a"], ",,", "w", LEASE)
             .await
             .unwrap()
             .is_none()
     );
 
     let running = add(&q.db, "b", 0, 3).await;
-    queue::claim(&q.db, &["b"], "w", LEASE)
+    queue::claim(&q.db, &["b"], ",,", "w", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -229,7 +230,7 @@ async fn cancel_stops_queued_jobs_at_once_and_running_ones_at_heartbeat() {
 async fn released_jobs_run_again_without_losing_an_attempt() {
     let q = open().await;
     let id = add(&q.db, "process", 0, 1).await;
-    queue::claim(&q.db, &["process"], "w", LEASE)
+    queue::claim(&q.db, &["process"], ",,", "w", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -241,7 +242,7 @@ async fn released_jobs_run_again_without_losing_an_attempt() {
         Some(0.5)
     );
     queue::release(&q.db, &id, "w").await.unwrap();
-    let job = queue::claim(&q.db, &["process"], "w2", LEASE)
+    let job = queue::claim(&q.db, &["process"], ",,", "w2", LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -260,7 +261,7 @@ async fn concurrent_claimers_never_share_a_job() {
         let db = q.db.clone();
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
-            while let Some(job) = queue::claim(&db, &["process"], &format!("w{w}"), LEASE)
+            while let Some(job) = queue::claim(&db, &["process"], ",,", &format!("w{w}"), LEASE)
                 .await
                 .unwrap()
             {
@@ -282,10 +283,16 @@ async fn concurrent_claimers_never_share_a_job() {
 async fn a_cancelled_job_whose_worker_died_is_swept() {
     let q = open().await;
     let id = add(&q.db, "process", 0, 3).await;
-    queue::claim(&q.db, &["process"], "dead", Duration::from_millis(200))
-        .await
-        .unwrap()
-        .unwrap();
+    queue::claim(
+        &q.db,
+        &["process"],
+        ",,",
+        "dead",
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(queue::request_cancel(&q.db, &id).await.unwrap());
     assert_eq!(
         queue::sweep_abandoned_cancels(&q.db).await.unwrap().len(),

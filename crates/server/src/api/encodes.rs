@@ -120,6 +120,7 @@ pub async fn request(app: &App, video: &Video, req: EncodeRequest) -> Result<Req
         &video.id,
         ENCODE_JOB,
         json!({ "encode_id": id }),
+        Some(&crate::jobs::capabilities::required_for_encode(&spec)),
     )
     .await?;
     let inserted = encodes::insert(

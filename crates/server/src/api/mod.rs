@@ -7,6 +7,7 @@ pub mod encodes;
 pub mod error;
 pub mod files;
 pub mod jobs;
+pub mod nodes;
 pub mod thumbnails;
 pub mod torrents;
 pub mod videos;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
         .route("/api/openapi.json", get(openapi))
         .merge(videos::routes())
         .merge(jobs::routes())
+        .merge(nodes::routes())
         .merge(encodes::routes())
         .merge(thumbnails::routes())
         .merge(torrents::routes())
@@ -40,7 +42,8 @@ pub fn router(app: App) -> Router {
         .route("/api/ws", get(crate::events::ws::connect))
         .merge(crate::ingest::tus::routes())
         .fallback(not_found)
-        .layer(middleware::from_fn(trace_request))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(app.clone(), trace_request))
         .with_state(app)
 }
 
@@ -91,21 +94,47 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// Prometheus metrics, for administrators (and the scraper holding an admin's token).
+async fn metrics(
+    axum::extract::State(app): axum::extract::State<App>,
+    caller: auth::Caller,
+) -> Result<Response, error::ApiError> {
+    if !caller.0.is_admin {
+        return Err(error::ApiError::NotFound);
+    }
+    let body = app.metrics.render(&app.db).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
+}
+
 async fn not_found() -> error::ApiError {
     error::ApiError::NotFound
 }
 
-/// One span per request, and one log line with the outcome.
-async fn trace_request(req: Request, next: Next) -> Response {
+/// One span per request, one log line with the outcome, and its latency in the metrics.
+async fn trace_request(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: Next,
+) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let span = tracing::info_span!("http", method = %req.method(), route = %route);
+    let method = req.method().clone();
+    let span = tracing::info_span!("http", method = %method, route = %route);
     async move {
         let start = Instant::now();
         let res = next.run(req).await;
+        app.metrics
+            .http_request(method.as_str(), &route, start.elapsed());
         tracing::info!(
             status = res.status().as_u16(),
             ms = start.elapsed().as_millis() as u64,

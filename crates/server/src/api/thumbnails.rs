@@ -105,6 +105,7 @@ async fn queue_set(
         &video.id,
         THUMBNAILS_JOB,
         json!({ "set_id": id }),
+        None,
     )
     .await?;
     thumbnails::insert(

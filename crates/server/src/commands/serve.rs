@@ -93,6 +93,14 @@ pub async fn serve(app: App) -> Result<()> {
         app.clone(),
         shutdown.clone(),
     ));
+    background.spawn(crate::node::run(
+        app.clone(),
+        crate::node::Roles {
+            api: Some(listener.local_addr()?.to_string()),
+            worker: app.config.workers,
+        },
+        shutdown.clone(),
+    ));
     if app.config.workers {
         background.spawn(worker::run(app.clone(), shutdown.clone()));
     }
@@ -105,6 +113,13 @@ pub async fn serve(app: App) -> Result<()> {
             .clone()
             .run_tail(app.db.clone(), shutdown.clone()),
     );
+    if app.db.kind == crate::db::DbKind::Postgres {
+        background.spawn(
+            app.events
+                .clone()
+                .listen_postgres(app.config.database_url(), shutdown.clone()),
+        );
+    }
 
     let router = crate::api::router(app.clone());
     let http_stop = shutdown.clone();
@@ -138,9 +153,20 @@ pub async fn serve(app: App) -> Result<()> {
 pub async fn worker_only(app: App) -> Result<()> {
     let shutdown = CancellationToken::new();
     let workers = tokio::spawn(worker::run(app.clone(), shutdown.clone()));
+    let node = tokio::spawn(crate::node::run(
+        app.clone(),
+        crate::node::Roles {
+            api: None,
+            worker: true,
+        },
+        shutdown.clone(),
+    ));
+    // The event tail is not needed here (no subscribers), but a worker-only node prunes nothing
+    // and serves nothing: its state is all in the database.
     shutdown_signal().await;
     shutdown.cancel();
     workers.await?;
+    node.await?;
     Ok(())
 }
 
@@ -195,6 +221,12 @@ async fn maintenance_loop(app: App, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(n) => tracing::info!(videos = n, "queued torrents for videos without one"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot queue missing torrents"),
+        }
+        if let Err(e) =
+            crate::db::nodes::prune(&app.db, crate::db::now_ms() - crate::node::FORGET_AFTER_MS)
+                .await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "cannot forget old nodes");
         }
         if let Err(e) = crate::jobs::worker::sweep_abandoned_cancels(&app).await {
             tracing::warn!(error = %format!("{e:#}"), "cannot sweep cancelled jobs");

@@ -6,6 +6,7 @@
 
 pub mod encodes;
 pub mod events;
+pub mod nodes;
 pub mod thumbnails;
 pub mod torrents;
 pub mod uploads;
@@ -109,6 +110,7 @@ impl Db {
             5 "encodes" "0005_encodes.sql",
             6 "thumbnails" "0006_thumbnails.sql",
             9 "torrents" "0009_torrents.sql",
+            10 "nodes" "0010_nodes.sql",
         ];
         let sources = match self.kind {
             DbKind::Sqlite => sqlite,

@@ -290,6 +290,7 @@ pub async fn insert_video_and_job(app: &App, record: &IngestRecord) -> anyhow::R
         &record.id,
         PROCESS_JOB,
         json!({}),
+        None,
     )
     .await?;
     tx.commit().await?;

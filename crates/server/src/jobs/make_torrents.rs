@@ -213,6 +213,7 @@ pub async fn ensure_job(app: &App, video: &Video) -> anyhow::Result<()> {
         &video.id,
         TORRENT_JOB,
         json!({}),
+        None,
     )
     .await?;
     tx.commit().await?;

@@ -1,6 +1,7 @@
 //! Background work: a durable queue in the database ([`queue`]), the workers that run it
 //! ([`worker`]) and what each job kind does ([`process_video`], [`encode_video`], [`make_thumbnails`]).
 
+pub mod capabilities;
 pub mod encode_video;
 pub mod make_thumbnails;
 pub mod make_torrents;
@@ -70,6 +71,7 @@ pub async fn enqueue_on_video(
     video_id: &str,
     kind: &'static str,
     payload: serde_json::Value,
+    requires: Option<&str>,
 ) -> anyhow::Result<String> {
     let job_id = queue::enqueue(
         conn,
@@ -84,6 +86,7 @@ pub async fn enqueue_on_video(
                 0
             },
             max_attempts: app.config.job_max_attempts,
+            requires,
         },
     )
     .await?;

@@ -60,6 +60,8 @@ pub struct NewJob<'a> {
     pub payload: Value,
     pub priority: i64,
     pub max_attempts: i64,
+    /// A capability the worker must have (see [`crate::jobs::capabilities`]).
+    pub requires: Option<&'a str>,
 }
 
 /// Adds a job; takes a connection so it can share the caller's transaction.
@@ -68,8 +70,8 @@ pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<Strin
     let now = now_ms();
     sqlx::query(
         "INSERT INTO jobs (id, kind, video_id, payload, state, priority, attempts, max_attempts, \
-         run_after, cancel_requested, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, 0, $7, $7)",
+         run_after, cancel_requested, created_at, updated_at, requires) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, 0, $7, $7, $8)",
     )
     .bind(&id)
     .bind(job.kind)
@@ -78,28 +80,37 @@ pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<Strin
     .bind(job.priority)
     .bind(job.max_attempts)
     .bind(now)
+    .bind(job.requires)
     .execute(conn)
     .await?;
     Ok(id)
 }
 
-/// Claims the most urgent runnable job of one of `kinds`: queued and due, or running with an
-/// expired lease (its worker died). Returns `None` when there is nothing to do.
-pub async fn claim(db: &Db, kinds: &[&str], owner: &str, lease: Duration) -> Result<Option<Job>> {
+/// Claims the most urgent runnable job of one of `kinds` that needs nothing beyond `caps` (a
+/// [`crate::jobs::capabilities::claim_list`]): queued and due, or running with an expired lease
+/// (its worker died). Returns `None` when there is nothing to do.
+pub async fn claim(
+    db: &Db,
+    kinds: &[&str],
+    caps: &str,
+    owner: &str,
+    lease: Duration,
+) -> Result<Option<Job>> {
     if kinds.is_empty() {
         return Ok(None);
     }
     // PostgreSQL lets concurrent claimers skip each other's candidate rows; SQLite has a single
     // writer, so the sub-select and update are already atomic there.
-    let lock = match db.kind {
-        DbKind::Postgres => " FOR UPDATE SKIP LOCKED",
-        DbKind::Sqlite => "",
+    let (lock, find) = match db.kind {
+        DbKind::Postgres => (" FOR UPDATE SKIP LOCKED", "strpos"),
+        DbKind::Sqlite => ("", "instr"),
     };
-    let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 4)).collect();
+    let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 5)).collect();
     let sql = format!(
-        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
+        "UPDATE jobs SET state = 'running', lease_owner = $1, last_owner = $1, lease_until = $2, \
          attempts = attempts + 1, updated_at = $3, progress = NULL \
          WHERE id = (SELECT id FROM jobs WHERE kind IN ({}) AND cancel_requested = 0 AND \
+           (requires IS NULL OR {find}($4, ',' || requires || ',') > 0) AND \
            ((state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)) \
            ORDER BY priority DESC, created_at, id LIMIT 1{lock}) \
          RETURNING {COLUMNS}",
@@ -109,7 +120,8 @@ pub async fn claim(db: &Db, kinds: &[&str], owner: &str, lease: Duration) -> Res
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .bind(now + lease.as_millis() as i64)
-        .bind(now);
+        .bind(now)
+        .bind(caps);
     for k in kinds {
         q = q.bind(*k);
     }
@@ -381,11 +393,15 @@ pub struct JobView {
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+    /// The node that ran (or runs) the latest attempt.
+    pub node: Option<String>,
+    /// What a worker needs to run it (`codec:hevc`, `encoder:x265`); a job no node can run waits.
+    pub requires: Option<String>,
 }
 
 const VIEW_COLUMNS: &str = "j.id, j.kind, j.video_id, v.title AS video_title, v.owner_id, j.state, \
     j.progress, j.speed, j.eta_s, j.error, j.attempts, j.max_attempts, j.cancel_requested, \
-    j.created_at, j.updated_at, j.finished_at";
+    j.created_at, j.updated_at, j.finished_at, j.last_owner, j.requires";
 
 fn view_from_row(r: &AnyRow) -> Result<JobView> {
     Ok(JobView {
@@ -405,6 +421,11 @@ fn view_from_row(r: &AnyRow) -> Result<JobView> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         finished_at: r.try_get("finished_at")?,
+        // Lease names start with the node id (see `worker::run`).
+        node: r
+            .try_get::<Option<String>, _>("last_owner")?
+            .and_then(|o| o.split('-').next().map(str::to_owned)),
+        requires: r.try_get("requires")?,
     })
 }
 

@@ -19,8 +19,8 @@ use tracing::Instrument;
 use crate::app::App;
 use crate::db::videos;
 use crate::events::{NewEvent, kind};
-use crate::ids;
 use crate::ingest::register::PROCESS_JOB;
+use crate::jobs::capabilities;
 use crate::jobs::encode_video::{self, ENCODE_JOB};
 use crate::jobs::make_thumbnails::{self, THUMBNAILS_JOB};
 use crate::jobs::make_torrents::{self, TORRENT_JOB};
@@ -43,19 +43,24 @@ pub struct JobContext {
 /// Runs worker loops until `shutdown`; returns once every running job was stopped and handed
 /// back to the queue.
 pub async fn run(app: App, shutdown: CancellationToken) {
+    let caps = Arc::new(capabilities::claim_list(&capabilities::local(&app).await));
     let mut set = JoinSet::new();
     for (kinds, concurrency) in pools(&app) {
         tracing::info!(
             kinds = ?kinds,
             concurrency,
             ffmpeg_threads = app.tools.threads,
+            capabilities = %caps,
             "job workers started"
         );
+        let kinds: Arc<[&'static str]> = kinds.into();
         for n in 0..concurrency {
-            let owner = format!("{}-{}-{}-{n}", std::process::id(), ids::new_id(), kinds[0]);
+            // The node id first: running jobs are traced to their node by this prefix.
+            let owner = format!("{}-{}-{n}", app.node_id, kinds[0]);
             set.spawn(worker_loop(
                 app.clone(),
-                kinds,
+                kinds.clone(),
+                caps.clone(),
                 owner,
                 shutdown.clone(),
                 || false,
@@ -73,19 +78,45 @@ const FFMPEG_KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB, THUMBNAILS_JOB];
 /// the ffmpeg pool (it is bound by the disk more than by the CPU).
 const HASHING_KINDS: &[&str] = &[TORRENT_JOB];
 
-/// Each pool (the kinds it runs) and how many of its jobs this process runs at once.
-fn pools(app: &App) -> Vec<(&'static [&'static str], usize)> {
-    vec![
+/// Every job kind, for `--kinds`.
+pub const ALL_KINDS: &[&str] = &[PROCESS_JOB, ENCODE_JOB, THUMBNAILS_JOB, TORRENT_JOB];
+
+/// The kinds this process's workers run: `job_kinds`, or all.
+pub fn enabled_kinds(app: &App) -> Vec<&'static str> {
+    ALL_KINDS
+        .iter()
+        .copied()
+        .filter(|k| app.config.job_kinds.is_empty() || app.config.job_kinds.iter().any(|c| c == k))
+        .collect()
+}
+
+/// Each pool (the kinds it runs, of those enabled) and how many of its jobs this process runs
+/// at once.
+fn pools(app: &App) -> Vec<(Vec<&'static str>, usize)> {
+    let enabled = enabled_kinds(app);
+    [
         (FFMPEG_KINDS, app.config.cpu_budget().0),
         (HASHING_KINDS, 1),
     ]
+    .into_iter()
+    .map(|(kinds, n)| {
+        let kinds: Vec<&'static str> = kinds
+            .iter()
+            .copied()
+            .filter(|k| enabled.contains(k))
+            .collect();
+        (kinds, n)
+    })
+    .filter(|(kinds, _)| !kinds.is_empty())
+    .collect()
 }
 
 /// One worker that stops once `done()` holds (used by `dailies import`, which waits for its own
 /// files only).
 pub async fn run_until(app: App, shutdown: CancellationToken, done: impl Fn() -> bool) {
-    let owner = format!("{}-{}-import", std::process::id(), ids::new_id());
-    worker_loop(app, &[PROCESS_JOB], owner, shutdown, done).await;
+    let owner = format!("{}-import", app.node_id);
+    let caps = Arc::new(capabilities::claim_list(&capabilities::local(&app).await));
+    worker_loop(app, Arc::from([PROCESS_JOB]), caps, owner, shutdown, done).await;
 }
 
 fn lease(app: &App) -> Duration {
@@ -96,14 +127,15 @@ fn lease(app: &App) -> Duration {
 /// notifier with a slow poll for jobs other processes add.
 async fn worker_loop(
     app: App,
-    kinds: &'static [&'static str],
+    kinds: Arc<[&'static str]>,
+    caps: Arc<String>,
     owner: String,
     shutdown: CancellationToken,
     done: impl Fn() -> bool,
 ) {
     while !shutdown.is_cancelled() && !done() {
         let notified = app.jobs_added.notified();
-        let wait = match queue::claim(&app.db, kinds, &owner, lease(&app)).await {
+        let wait = match queue::claim(&app.db, &kinds, &caps, &owner, lease(&app)).await {
             Ok(Some(job)) => {
                 run_job(&app, job, &owner, &shutdown).await;
                 continue;
@@ -147,6 +179,7 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
                 json!({ "state": "running", "attempt": job.attempts }),
             )
             .await;
+        let attempt_started = std::time::Instant::now();
         let cancel = CancellationToken::new();
         let user_cancelled = Arc::new(AtomicBool::new(false));
         let lost = Arc::new(AtomicBool::new(false));
@@ -195,6 +228,14 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
             }
         };
         helpers.cancel();
+        let outcome_name = match &result {
+            Ok(()) => "done",
+            Err(e) if e.cancelled => "cancelled",
+            Err(e) if e.permanent => "failed",
+            Err(_) => "error",
+        };
+        app.metrics
+            .job_finished(&job.kind, outcome_name, attempt_started.elapsed());
         // No progress may be written or announced after the outcome below.
         let _ = progress_writer.await;
 

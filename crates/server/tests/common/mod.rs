@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod sse;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_dailies");
 
 /// Generous upper bound for waiting on background work; a guard against hangs, not a speed test.

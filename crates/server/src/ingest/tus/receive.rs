@@ -65,11 +65,21 @@ pub async fn write_bytes(
 ) -> Result<WriteOutcome, TusError> {
     let admitted = app.upload_locks.admission.enter(owner_id)?;
     let held = app.upload_locks.acquire(id).await?;
+    let before = uploads::get(&app.db, id)
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.offset);
     let task = receive(app.clone(), id.to_owned(), incoming, held).in_current_span();
     let result = tokio::spawn(task)
         .await
         .map_err(|e| anyhow::anyhow!("upload task failed: {e}"))?;
     drop(admitted);
+    // Bytes kept count, whether or not the request ended well (a dropped client keeps them).
+    if let (Some(before), Ok(Some(after))) = (before, uploads::get(&app.db, id).await) {
+        app.metrics
+            .upload_bytes(after.offset.saturating_sub(before).max(0) as u64);
+    }
     if result.is_err() && matches!(uploads::get(&app.db, id).await, Ok(None)) {
         // Discarded (a wrong promised hash): its lock is not needed any more.
         app.upload_locks.forget(id);
