@@ -90,6 +90,7 @@ pub fn content_type_for(path: &Path) -> &'static str {
         Some("ts" | "mts" | "m2ts") => "video/mp2t",
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
+        Some("webp") => "image/webp",
         Some("json") => "application/json",
         _ => "application/octet-stream",
     }
@@ -219,7 +220,7 @@ pub async fn serve_file(
 }
 
 /// `attachment; filename="…"; filename*=UTF-8''…` with the name made header-safe.
-fn content_disposition(name: &str) -> HeaderValue {
+pub(crate) fn content_disposition(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| {

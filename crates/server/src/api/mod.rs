@@ -3,6 +3,7 @@
 //! checks as the JSON.
 
 pub mod auth;
+pub mod comments;
 pub mod encodes;
 pub mod error;
 pub mod files;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
         .merge(jobs::routes())
         .merge(encodes::routes())
         .merge(thumbnails::routes())
+        .merge(comments::routes())
         .route("/api/events", get(crate::events::sse::stream))
         .route("/api/ws", get(crate::events::ws::connect))
         .merge(crate::ingest::tus::routes())

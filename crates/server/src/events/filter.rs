@@ -18,6 +18,9 @@ const KINDS: &[&str] = &[
     kind::VIDEO_CREATED,
     kind::VIDEO_UPDATED,
     kind::VIDEO_DELETED,
+    kind::COMMENT_CREATED,
+    kind::COMMENT_UPDATED,
+    kind::COMMENT_DELETED,
 ];
 /// More entries than this in one filter is a mistake, not a use.
 const MAX_ENTRIES: usize = 256;
