@@ -144,6 +144,10 @@ mod tests {
         assert!(f.add_kinds("*").is_err());
         f.remove_kinds("job.*");
         assert!(!f.matches(&ev("job.progress", None)));
+        let mut comments = Filter::default();
+        comments.add_kinds("comment.*").unwrap();
+        assert!(comments.matches(&ev("comment.deleted", None)));
+        assert!(!comments.matches(&ev("video.updated", None)));
     }
 
     #[test]
