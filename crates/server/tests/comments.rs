@@ -693,6 +693,33 @@ fn bad_input_is_refused_with_a_reason_and_nothing_is_kept() {
     assert_eq!(delete(&server, &one, &bob), 404);
     assert_eq!(delete(&server, &one, "dly_wrong"), 401);
     assert_eq!(server.get(&one, &alice).1["text"], "keep me");
+
+    // A video that could not be processed has no frames to point at or draw on.
+    let junk = pics.path().join("broken.mp4");
+    std::fs::write(&junk, b"this is not a video").unwrap();
+    server.drop_file(Some("alice"), "broken.mp4", &junk);
+    let broken = server.wait_settled("broken.mp4");
+    assert_eq!(broken["status"], "failed");
+    let broken_path = format!("/api/videos/{}/comments", broken["id"].as_str().unwrap());
+    for body in [
+        json!({"text": "x", "timecode_s": 0}),
+        json!({"text": "x", "drawing": data_url("image/png", &png)}),
+    ] {
+        let (status, answer) = post(&server, &broken_path, &alice, &body);
+        assert_eq!(status, 409, "{body}: {answer}");
+    }
+    let (status, _) = post(
+        &server,
+        &broken_path,
+        &alice,
+        &json!({"text": "what happened?"}),
+    );
+    assert_eq!(status, 201, "a comment on the whole video is fine");
+    assert_eq!(server.get(&format!("{broken_path}.edl"), &alice).0, 409);
+    assert_eq!(
+        server.get_bytes(&format!("{broken_path}.csv"), &alice).0,
+        200
+    );
     server.assert_healthy();
 }
 

@@ -24,7 +24,7 @@ use crate::app::App;
 use crate::comments::drawing::{self, Drawing, DrawingError};
 use crate::comments::frame_grid::FrameGrid;
 use crate::db::comments::{self, Comment, Edit, NewComment, Removal};
-use crate::db::videos::Video;
+use crate::db::videos::{self, Video};
 use crate::events::{NewEvent, kind};
 use crate::ids;
 
@@ -159,7 +159,14 @@ fn checked_time(video: &Video, t: f64) -> Result<f64, ApiError> {
         .map_err(|e| ApiError::Unprocessable(e.to_string()))
 }
 
-fn checked_drawing(url: &str) -> Result<Drawing, ApiError> {
+/// A drawing is made on a frame of the playable video, and kept in the video's folder (which a
+/// failed video no longer has): only a ready video takes drawings.
+fn checked_drawing(video: &Video, url: &str) -> Result<Drawing, ApiError> {
+    if video.status != videos::status::READY {
+        return Err(ApiError::Conflict(
+            "this video is not ready; drawings are made on its frames once it plays".into(),
+        ));
+    }
     drawing::parse_data_url(url).map_err(|e| match e {
         DrawingError::TooLarge => ApiError::TooLarge(e.to_string()),
         e => ApiError::Unprocessable(e.to_string()),
@@ -240,7 +247,11 @@ async fn create(
         .timecode_s
         .map(|t| checked_time(&video, t))
         .transpose()?;
-    let drawing = body.drawing.as_deref().map(checked_drawing).transpose()?;
+    let drawing = body
+        .drawing
+        .as_deref()
+        .map(|url| checked_drawing(&video, url))
+        .transpose()?;
     let parent_id = match body.parent_id.as_deref() {
         Some(p) => Some(thread_of(&app, &video, p).await?),
         None => None,
@@ -319,7 +330,7 @@ async fn update(
         None => None,
     };
     let drawing = match &body.drawing {
-        Some(Some(url)) => Some(Some(checked_drawing(url)?)),
+        Some(Some(url)) => Some(Some(checked_drawing(&video, url)?)),
         Some(None) => Some(None),
         None => None,
     };
