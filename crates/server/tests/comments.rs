@@ -305,6 +305,23 @@ fn a_comment_lives_from_drawing_to_thread_and_others_watching_see_each_change() 
         (seen["kind"].as_str(), &seen["data"]),
         (Some("comment.updated"), &edited)
     );
+    // A new drawing replaces the old one (its file too); null removes it.
+    let redrawn = image(
+        pics.path(),
+        "e.png",
+        "color=c=green@0.5:s=320x180,format=rgba",
+        &[],
+    );
+    let (status, replaced) = patch(
+        &server,
+        &one,
+        &alice,
+        &json!({"drawing": data_url("image/png", &redrawn)}),
+    );
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(watcher.next()["kind"], "comment.updated");
+    assert_eq!(server.get_bytes(&drawing_url, &alice).2, redrawn);
+    assert_eq!(drawing_files(&server, &video).len(), 2, "the old file went");
     let (status, cleared) = patch(&server, &one, &alice, &json!({"drawing": null}));
     assert_eq!(status, 200, "{cleared}");
     assert_eq!(cleared["drawing_url"], Value::Null);

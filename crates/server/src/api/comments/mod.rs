@@ -256,6 +256,7 @@ async fn create(
         Some(p) => Some(thread_of(&app, &video, p).await?),
         None => None,
     };
+    let author = rights::author(&caller);
     let comment_id = ids::new_id();
     let drawing_file = match &drawing {
         Some(d) => Some(store_drawing(&app, &video.id, d).await?),
@@ -267,8 +268,8 @@ async fn create(
             id: &comment_id,
             video_id: &video.id,
             parent_id: parent_id.as_deref(),
-            author_id: Some(&caller.0.id),
-            author_name: &caller.0.name,
+            author_id: author.id.as_deref(),
+            author_name: &author.name,
             text: &text,
             timecode_s,
             drawing_file: drawing_file.as_deref(),

@@ -32,6 +32,19 @@ pub fn may_delete(caller: &Caller, video: &Video, comment: &Comment) -> bool {
     may_edit(caller, comment) || caller.0.is_admin || caller.0.id == video.owner_id
 }
 
+/// Who a new comment is by, as it will be shown: the account and its name at the time.
+pub struct Author {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+pub fn author(caller: &Caller) -> Author {
+    Author {
+        id: Some(caller.0.id.clone()),
+        name: caller.0.name.clone(),
+    }
+}
+
 /// The video by id if it exists, is not deleted and the caller may read its comments;
 /// otherwise 404, so a stranger cannot tell a missing video from someone else's.
 pub async fn readable_video(app: &App, caller: &Caller, id: &str) -> Result<Video, ApiError> {
