@@ -5,7 +5,8 @@
 //!   dailies.db      SQLite (default database)
 //!   incoming/       drop folder: incoming/<user>/clip.mov is owned by <user>
 //!   uploads/        partial resumable uploads
-//!   media/<id>/     one folder per video: original, playable rendition, poster, sprite
+//!   media/<id>/     one folder per video: original, playable rendition, poster, sprite,
+//!                   comments/ (drawings)
 //!   rejected/       files that could not be ingested, each with NAME.reason.txt beside it
 //!   trash/          deleted videos until they are purged
 //! ```
@@ -109,6 +110,18 @@ impl Layout {
         }
         self.video_dir(video_id)
             .map(|d| d.join("thumbnails").join(set_id))
+    }
+
+    /// The drawings of a video's comments, `media/<video>/comments/`.
+    pub fn comment_drawings_dir(&self, video_id: &str) -> Option<PathBuf> {
+        self.video_dir(video_id).map(|d| d.join("comments"))
+    }
+
+    /// One comment drawing, by the name the server gave it (checked like any file name of a
+    /// video).
+    pub fn comment_drawing(&self, video_id: &str, name: &str) -> Option<PathBuf> {
+        let beside = self.video_file(video_id, name)?;
+        Some(beside.with_file_name("comments").join(name))
     }
 
     pub fn trash_dir(&self, id: &str) -> Option<PathBuf> {

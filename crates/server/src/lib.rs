@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod comments;
 pub mod config;
 pub mod db;
 pub mod events;

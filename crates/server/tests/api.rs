@@ -444,6 +444,11 @@ fn openapi_document_describes_the_routes() {
         "/api/videos/{id}/thumbnails",
         "/api/thumbnails/{id}",
         "/api/thumbnails/{id}/{file}",
+        "/api/videos/{id}/comments",
+        "/api/videos/{id}/comments.csv",
+        "/api/videos/{id}/comments.edl",
+        "/api/comments/{id}",
+        "/api/comments/{id}/drawing",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }

@@ -11,6 +11,11 @@ pub enum ApiError {
     Unauthorized,
     #[error("not found")]
     NotFound,
+    /// The caller sees the thing but may not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -29,6 +34,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         use axum::extract::rejection::JsonRejection::*;
         match e {
             JsonDataError(_) => ApiError::Unprocessable(e.body_text()),
+            _ if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(e.body_text()),
             _ => ApiError::BadRequest(e.body_text()),
         }
     }
@@ -39,6 +45,8 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

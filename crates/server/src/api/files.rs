@@ -90,6 +90,7 @@ pub fn content_type_for(path: &Path) -> &'static str {
         Some("ts" | "mts" | "m2ts") => "video/mp2t",
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
+        Some("webp") => "image/webp",
         Some("json") => "application/json",
         _ => "application/octet-stream",
     }

@@ -3,6 +3,7 @@
 //! checks as the JSON.
 
 pub mod auth;
+pub mod comments;
 pub mod encodes;
 pub mod error;
 pub mod files;
@@ -38,6 +39,7 @@ pub fn router(app: App) -> Router {
         .merge(encodes::routes())
         .merge(thumbnails::routes())
         .merge(torrents::routes())
+        .merge(comments::routes())
         .route("/api/events", get(crate::events::sse::stream))
         .route("/api/ws", get(crate::events::ws::connect))
         .merge(crate::ingest::tus::routes())

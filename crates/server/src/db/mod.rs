@@ -4,6 +4,7 @@
 //! milliseconds and flags are 0/1 integers, so both backends accept the same statements. The few
 //! places where the dialects differ ask [`Db::kind`].
 
+pub mod comments;
 pub mod encodes;
 pub mod events;
 pub mod nodes;
@@ -109,6 +110,7 @@ impl Db {
             4 "events" "0004_events.sql",
             5 "encodes" "0005_encodes.sql",
             6 "thumbnails" "0006_thumbnails.sql",
+            8 "comments" "0008_comments.sql",
             9 "torrents" "0009_torrents.sql",
             10 "nodes" "0010_nodes.sql",
         ];
@@ -142,6 +144,19 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// True when the error is a foreign-key violation (both dialects): a row referred to went away
+/// while this statement ran.
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_foreign_key_violation()
+                || db.code().as_deref() == Some("23503")
+                || db.message().contains("FOREIGN KEY constraint failed")
+        }
+        _ => false,
+    }
 }
 
 /// True when the error is a unique-constraint violation (both dialects).

@@ -18,6 +18,9 @@ const KINDS: &[&str] = &[
     kind::VIDEO_CREATED,
     kind::VIDEO_UPDATED,
     kind::VIDEO_DELETED,
+    kind::COMMENT_CREATED,
+    kind::COMMENT_UPDATED,
+    kind::COMMENT_DELETED,
 ];
 /// More entries than this in one filter is a mistake, not a use.
 const MAX_ENTRIES: usize = 256;
@@ -141,6 +144,10 @@ mod tests {
         assert!(f.add_kinds("*").is_err());
         f.remove_kinds("job.*");
         assert!(!f.matches(&ev("job.progress", None)));
+        let mut comments = Filter::default();
+        comments.add_kinds("comment.*").unwrap();
+        assert!(comments.matches(&ev("comment.deleted", None)));
+        assert!(!comments.matches(&ev("video.updated", None)));
     }
 
     #[test]

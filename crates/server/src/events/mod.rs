@@ -1,4 +1,5 @@
-//! Live updates: every job state change and progress tick, and every video change, becomes an
+//! Live updates: every job state change and progress tick, every video change and every comment
+//! added, edited or deleted, becomes an
 //! [`Event`] with a monotonically increasing id. Events go into the `events` table (so a client
 //! that reconnects is sent exactly what it missed) and out to subscribers of the in-process
 //! [`bus::EventBus`], which streams them over Server-Sent Events ([`sse`]) and WebSocket
@@ -26,6 +27,9 @@ pub mod kind {
     pub const VIDEO_CREATED: &str = "video.created";
     pub const VIDEO_UPDATED: &str = "video.updated";
     pub const VIDEO_DELETED: &str = "video.deleted";
+    pub const COMMENT_CREATED: &str = "comment.created";
+    pub const COMMENT_UPDATED: &str = "comment.updated";
+    pub const COMMENT_DELETED: &str = "comment.deleted";
 }
 
 /// One event as stored and as sent (the same JSON on SSE and WebSocket).
