@@ -56,6 +56,9 @@ pub enum Command {
     Worker {
         #[command(flatten)]
         kinds: KindsArg,
+        /// Serve this node's /metrics and /api/health at ADDR (nothing else)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -169,7 +172,7 @@ impl Cli {
                 _ => None,
             },
             job_kinds: match &self.command {
-                Command::Serve { kinds, .. } | Command::Worker { kinds } => kinds.kinds.clone(),
+                Command::Serve { kinds, .. } | Command::Worker { kinds, .. } => kinds.kinds.clone(),
                 _ => None,
             },
             public_url: match &self.command {

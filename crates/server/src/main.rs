@@ -81,7 +81,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { .. } => commands::serve::serve(App::open(config).await?).await,
-        Command::Worker { .. } => commands::serve::worker_only(App::open(config).await?).await,
+        Command::Worker { listen, .. } => {
+            commands::serve::worker_only(App::open(config).await?, listen).await
+        }
         Command::User(UserCommand::Add { name, admin }) => {
             commands::users::add_user(&App::open(config).await?, &name, admin).await
         }

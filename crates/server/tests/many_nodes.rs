@@ -126,7 +126,8 @@ fn an_api_node_and_two_workers_share_the_work() {
             }
         });
     }
-    let w1 = start_worker(&server, &[]);
+    let w1_port = free_port();
+    let w1 = start_worker(&server, &["--listen", &format!("127.0.0.1:{w1_port}")]);
     let _w2 = start_worker(&server, &["--kinds", "process,encode,thumbnails"]);
     let workers = wait_for(&server, "two workers up", || {
         let w = up_workers(&server);
@@ -231,6 +232,36 @@ fn an_api_node_and_two_workers_share_the_work() {
     assert_eq!(ghost_job["attempts"], 0, "{ghost_job}");
     assert_eq!(ghost_job["requires"], "encoder:ghost", "{ghost_job}");
 
+    // A worker-only node serves its own metrics (the jobs it ran) and nothing else.
+    let worker_metrics = |path: &str, token: &str| {
+        let res = ureq::get(&format!("http://127.0.0.1:{w1_port}{path}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call();
+        res.map(|r| {
+            (
+                r.status().as_u16(),
+                r.into_body().read_to_string().unwrap_or_default(),
+            )
+        })
+    };
+    {
+        let (status, text) = worker_metrics("/metrics", &server.admin_token).unwrap();
+        assert_eq!(status, 200);
+        assert!(
+            text.contains("dailies_job_duration_seconds_count{kind=\"process\",outcome=\"done\"}"),
+            "{text}"
+        );
+        assert_eq!(
+            worker_metrics("/api/videos", &server.admin_token)
+                .unwrap()
+                .0,
+            404
+        );
+        assert_eq!(worker_metrics("/metrics", &alice).unwrap().0, 404);
+    }
     // kill -9 the worker running a transcode: its lease runs out and the other finishes it.
     let clip = distinct_slow_source(src.path(), "killed.mov", 6.0, 99);
     server.drop_file(Some("alice"), "killed.mov", &clip);

@@ -26,6 +26,17 @@ use tracing::Instrument;
 
 use crate::app::App;
 
+/// What a worker-only node serves when given `--listen`: its health and its metrics, nothing
+/// else (the API lives on API nodes).
+pub fn worker_router(app: App) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), trace_request))
+        .with_state(app)
+}
+
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(index))

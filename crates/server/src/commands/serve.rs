@@ -150,8 +150,22 @@ pub async fn serve(app: App) -> Result<()> {
 }
 
 /// Job workers only, for extra machines.
-pub async fn worker_only(app: App) -> Result<()> {
+pub async fn worker_only(app: App, metrics_at: Option<std::net::SocketAddr>) -> Result<()> {
     let shutdown = CancellationToken::new();
+    if let Some(addr) = metrics_at {
+        let listener = listen(addr).with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(
+            "worker metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
+        let router = crate::api::worker_router(app.clone());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+    }
     let workers = tokio::spawn(worker::run(app.clone(), shutdown.clone()));
     let node = tokio::spawn(crate::node::run(
         app.clone(),
