@@ -27,3 +27,13 @@ END
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER events_notify AFTER INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION dailies_events_notify();
+-- A job becoming claimable wakes idle workers on every node (LISTEN dailies_jobs), so a job is
+-- picked up at once instead of at a worker's next poll.
+CREATE FUNCTION dailies_jobs_notify() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('dailies_jobs', '');
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE OF state ON jobs
+    FOR EACH ROW WHEN (NEW.state = 'queued') EXECUTE FUNCTION dailies_jobs_notify();

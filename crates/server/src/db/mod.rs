@@ -8,6 +8,7 @@ pub mod comments;
 pub mod encodes;
 pub mod events;
 pub mod nodes;
+pub mod notify;
 pub mod thumbnails;
 pub mod torrents;
 pub mod uploads;

@@ -173,39 +173,8 @@ impl EventBus {
 
     /// On PostgreSQL, wakes the tail whenever any process inserts an event (the `events_notify`
     /// trigger), so streams on this node show other nodes' events at once instead of at the next
-    /// poll. Reconnects after errors; polling covers the time in between.
+    /// poll.
     pub async fn listen_postgres(self: Arc<Self>, url: String, shutdown: CancellationToken) {
-        use sqlx::postgres::PgListener;
-        loop {
-            let listener = async {
-                let mut l = PgListener::connect(&url).await?;
-                l.listen("dailies_events").await?;
-                Ok::<_, sqlx::Error>(l)
-            };
-            let mut listener = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                l = listener => l,
-            };
-            match &mut listener {
-                Ok(l) => loop {
-                    let got = tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        n = l.recv() => n,
-                    };
-                    match got {
-                        Ok(_) => self.wake_tail(),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "event notifications interrupted");
-                            break;
-                        }
-                    }
-                },
-                Err(e) => tracing::warn!(error = %e, "cannot listen for event notifications"),
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            }
-        }
+        crate::db::notify::listen(url, "dailies_events", shutdown, || self.wake_tail()).await;
     }
 }

@@ -45,6 +45,16 @@ pub struct JobContext {
 pub async fn run(app: App, shutdown: CancellationToken) {
     let caps = Arc::new(capabilities::claim_list(&capabilities::local(&app).await));
     let mut set = JoinSet::new();
+    if app.db.kind == crate::db::DbKind::Postgres {
+        // Jobs queued by other nodes wake these workers at once (the `jobs_notify` trigger).
+        let added = app.jobs_added.clone();
+        set.spawn(crate::db::notify::listen(
+            app.config.database_url(),
+            "dailies_jobs",
+            shutdown.clone(),
+            move || added.notify_waiters(),
+        ));
+    }
     for (kinds, concurrency) in pools(&app) {
         tracing::info!(
             kinds = ?kinds,
