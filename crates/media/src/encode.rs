@@ -160,24 +160,35 @@ impl Encoders {
 
 /// Lists ffmpeg's encoders (`ffmpeg -encoders`).
 pub async fn probe_encoders(tools: &Tools) -> Result<Encoders, MediaError> {
-    let out = tokio::process::Command::new(&tools.ffmpeg)
-        .args(["-hide_banner", "-nostdin", "-encoders"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(|source| MediaError::Spawn {
-            tool: "ffmpeg",
-            source,
-        })?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let mut names = Vec::new();
+    let mut past_header = false;
     // Lines after the " ------" separator: " V....D libx264   description".
-    let names = text
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with("---"))
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned));
+    let mut on_line = |line: &[u8]| {
+        let line = String::from_utf8_lossy(line);
+        if past_header {
+            if let Some(name) = line.split_whitespace().nth(1) {
+                names.push(name.to_owned());
+            }
+        } else if line.trim_start().starts_with("---") {
+            past_header = true;
+        }
+    };
+    // Contained like every other tool run: a broken or hanging ffmpeg must not stall startup.
+    crate::process::run_child(
+        "ffmpeg",
+        &tools.ffmpeg,
+        &["-hide_banner".into(), "-nostdin".into(), "-encoders".into()],
+        ENCODER_PROBE_TIMEOUT,
+        None,
+        &mut on_line,
+        None,
+    )
+    .await?;
     Ok(Encoders::from_names(names))
 }
+
+/// Listing encoders takes well under a second; anything this slow is a broken ffmpeg.
+const ENCODER_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the server offers beyond ffmpeg: external encoders and a closing clip.
 #[derive(Clone, Debug)]
