@@ -41,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
             url.clone(),
             "dailies_jobs",
             stop.clone(),
-            move || listener_wake.notify_waiters(),
+            move |_| listener_wake.notify_waiters(),
         ));
         let (stop, queued_at, latencies, claims) = (
             stop.clone(),

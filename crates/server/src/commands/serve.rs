@@ -119,6 +119,14 @@ pub async fn serve(app: App) -> Result<()> {
                 .clone()
                 .listen_postgres(app.config.database_url(), shutdown.clone()),
         );
+        // A client resuming its upload on another node asks this one to let go of it.
+        let (locks, node) = (app.upload_locks.clone(), app.node_id.clone());
+        background.spawn(crate::db::notify::listen(
+            app.config.database_url(),
+            crate::ingest::tus::RELEASE_CHANNEL,
+            shutdown.clone(),
+            move |payload| locks.release_requested(&node, payload),
+        ));
     }
 
     let router = crate::api::router(app.clone());

@@ -54,7 +54,14 @@ impl DbKind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: DbKind,
+    /// On PostgreSQL, connections for locks held as long as a request (an upload's advisory
+    /// lock, see `ingest::tus::locks`), kept apart so they can never starve `pool`. Opened
+    /// lazily: a node that takes no such lock opens none.
+    pub lock_pool: Option<AnyPool>,
 }
+
+/// Connections for long-held locks: one per upload body received at once, plus a few waiting.
+const LOCK_CONNECTIONS: u32 = 72;
 
 impl Db {
     /// Connects and runs the migrations of the matching dialect.
@@ -86,7 +93,20 @@ impl Db {
             .connect(url)
             .await
             .with_context(|| format!("cannot open the {} database", kind.name()))?;
-        let db = Db { pool, kind };
+        let lock_pool = match kind {
+            DbKind::Sqlite => None,
+            DbKind::Postgres => Some(
+                AnyPoolOptions::new()
+                    .max_connections(LOCK_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(url)?,
+            ),
+        };
+        let db = Db {
+            pool,
+            kind,
+            lock_pool,
+        };
         db.migrate().await?;
         Ok(db)
     }

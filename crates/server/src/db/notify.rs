@@ -7,13 +7,14 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
-/// Calls `on_notify` for every notification on `channel` until `shutdown`, reconnecting after
-/// errors.
+/// Calls `on_notify` with the payload of every notification on `channel` until `shutdown`,
+/// reconnecting after errors. After each (re)connect it is called once with an empty payload:
+/// anything may have happened while nobody listened.
 pub async fn listen(
     url: String,
     channel: &'static str,
     shutdown: CancellationToken,
-    on_notify: impl Fn(),
+    on_notify: impl Fn(&str),
 ) {
     loop {
         let connect = async {
@@ -28,14 +29,14 @@ pub async fn listen(
         match listener {
             Ok(mut l) => {
                 // Anything may have happened while we were not listening.
-                on_notify();
+                on_notify("");
                 loop {
                     let got = tokio::select! {
                         _ = shutdown.cancelled() => return,
                         n = l.recv() => n,
                     };
                     match got {
-                        Ok(_) => on_notify(),
+                        Ok(n) => on_notify(n.payload()),
                         Err(e) => {
                             tracing::warn!(channel, error = %e, "notifications interrupted");
                             break;

@@ -175,6 +175,6 @@ impl EventBus {
     /// trigger), so streams on this node show other nodes' events at once instead of at the next
     /// poll.
     pub async fn listen_postgres(self: Arc<Self>, url: String, shutdown: CancellationToken) {
-        crate::db::notify::listen(url, "dailies_events", shutdown, || self.wake_tail()).await;
+        crate::db::notify::listen(url, "dailies_events", shutdown, |_| self.wake_tail()).await;
     }
 }

@@ -52,7 +52,7 @@ pub async fn run(app: App, shutdown: CancellationToken) {
             app.config.database_url(),
             "dailies_jobs",
             shutdown.clone(),
-            move || added.notify_waiters(),
+            move |_| added.notify_waiters(),
         ));
     }
     for (kinds, concurrency) in pools(&app) {

@@ -132,7 +132,7 @@ pub async fn finish_received(app: &App, u: &Upload, state: &mut HashState) -> Re
 pub async fn finish_interrupted(app: &App) -> anyhow::Result<usize> {
     let mut finished = 0;
     for id in uploads::received_not_complete(&app.db).await? {
-        let Some(mut held) = app.upload_locks.try_acquire(&id) else {
+        let Some(mut held) = app.upload_locks.try_acquire(&app.db, &id).await else {
             continue;
         };
         let Some(u) = uploads::get(&app.db, &id).await? else {

@@ -79,7 +79,7 @@ pub async fn create_final(
     upload.content_sha256 = Some(hashes.sha256.clone());
     upload.parts = parts.iter().map(|p| p.id.clone()).collect();
     // Held until it is complete, so housekeeping or a HEAD never finishes it a second time.
-    let held = app.upload_locks.try_acquire(&upload.id);
+    let held = app.upload_locks.try_acquire(&app.db, &upload.id).await;
     uploads::insert(&app.db, &upload).await?;
     let finished = complete::complete(app, &upload, hashes).await;
     drop(held);

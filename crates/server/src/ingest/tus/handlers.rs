@@ -235,7 +235,11 @@ async fn settle(app: &App, u: Upload) -> Result<Upload, TusError> {
     if u.is_complete() {
         return Ok(u);
     }
-    let Some(mut held) = app.upload_locks.acquire_within(&u.id, HEAD_WAIT).await else {
+    let Some(mut held) = app
+        .upload_locks
+        .acquire_within(&app.db, &app.node_id, &u.id, HEAD_WAIT)
+        .await?
+    else {
         return Ok(u);
     };
     let fresh = uploads::get(&app.db, &u.id)
@@ -309,7 +313,10 @@ pub async fn terminate(
 ) -> Result<Response, TusError> {
     require_version(&headers)?;
     let u = owned(&app, &caller, &id).await?;
-    let held = app.upload_locks.acquire(&u.id).await?;
+    let held = app
+        .upload_locks
+        .acquire(&app.db, &app.node_id, &u.id)
+        .await?;
     remove_upload(&app, &u.id).await?;
     drop(held);
     app.upload_locks.forget(&u.id);

@@ -40,7 +40,7 @@ pub async fn purge_expired(app: &App) -> anyhow::Result<usize> {
     let now = now_ms();
     let mut purged = 0;
     for id in uploads::expired(&app.db, now).await? {
-        let Some(held) = app.upload_locks.try_acquire(&id) else {
+        let Some(held) = app.upload_locks.try_acquire(&app.db, &id).await else {
             continue;
         };
         if uploads::delete_if_expired(&app.db, &id, now).await? {

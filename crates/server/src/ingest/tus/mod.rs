@@ -42,7 +42,7 @@ use crate::ids;
 
 pub use complete::finish_interrupted;
 pub use housekeeping::{purge_expired, remove_orphans, remove_upload};
-pub use locks::UploadLocks;
+pub use locks::{RELEASE_CHANNEL, UploadLocks};
 use protocol::TusError;
 pub use protocol::parse_metadata;
 

@@ -57,6 +57,12 @@ impl From<anyhow::Error> for TusError {
     }
 }
 
+impl From<sqlx::Error> for TusError {
+    fn from(e: sqlx::Error) -> Self {
+        anyhow::Error::from(e).context("upload lock").into()
+    }
+}
+
 impl IntoResponse for TusError {
     fn into_response(self) -> Response {
         tracing::info!(status = self.0.as_u16(), error = %self.1, "upload request refused");

@@ -64,7 +64,7 @@ pub async fn write_bytes(
     incoming: Incoming,
 ) -> Result<WriteOutcome, TusError> {
     let admitted = app.upload_locks.admission.enter(owner_id)?;
-    let held = app.upload_locks.acquire(id).await?;
+    let held = app.upload_locks.acquire(&app.db, &app.node_id, id).await?;
     let before = uploads::get(&app.db, id)
         .await
         .ok()
@@ -93,9 +93,11 @@ async fn receive(
     incoming: Incoming,
     held: Held,
 ) -> Result<WriteOutcome, TusError> {
+    // `_across_nodes` keeps the other nodes out until this request is done.
     let Held {
         mut state,
         release_wanted,
+        across_nodes: _across_nodes,
     } = held;
     // Read again under the lock: a racing request may have moved the offset.
     let mut u = uploads::get(&app.db, &id)
