@@ -226,14 +226,16 @@ fn a_comment_lives_from_drawing_to_thread_and_others_watching_see_each_change() 
         (200, "image/webp", true)
     );
     // One on the whole video, and one at the very start.
-    let (_, general) = post(&server, &path, &alice, &json!({"text": "Nice overall"}));
+    let (status, general) = post(&server, &path, &alice, &json!({"text": "Nice overall"}));
+    assert_eq!(status, 201, "{general}");
     assert_eq!(general["timecode_s"], Value::Null);
-    let (_, at_start) = post(
+    let (status, at_start) = post(
         &server,
         &path,
         &alice,
         &json!({"text": "Slate", "timecode_s": 0}),
     );
+    assert_eq!(status, 201, "{at_start}");
     assert_eq!(at_start["timecode_s"], 0.0);
     for _ in 0..2 {
         assert_eq!(watcher.next()["kind"], "comment.created");

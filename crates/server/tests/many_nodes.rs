@@ -8,41 +8,13 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::sse::sse;
+use common::worker::start_worker;
 use common::*;
 use serde_json::Value;
-
-/// A `dailies worker` process on the server's database and data dir, killed when dropped.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_worker(server: &Server, extra_args: &[&str]) -> Worker {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(server.dir.path().join("workers.log"))
-        .unwrap();
-    Worker(
-        server
-            .command()
-            .arg("worker")
-            .args(extra_args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
 
 fn nodes(server: &Server) -> Vec<Value> {
     let (status, body) = server.get("/api/nodes", &server.admin_token);

@@ -41,6 +41,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/jobs", get(jobs_page))
+        .route("/nodes", get(nodes_page))
         .route("/{script}", get(script))
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
@@ -68,12 +69,17 @@ async fn jobs_page() -> Html<&'static str> {
     Html(include_str!("../web/jobs.html"))
 }
 
+async fn nodes_page() -> Html<&'static str> {
+    Html(include_str!("../web/nodes.html"))
+}
+
 /// The page's scripts, embedded in the binary; any other name is 404.
 async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     let body = match name.as_str() {
         "app.js" => include_str!("../web/app.js"),
         "jobs.js" => include_str!("../web/jobs.js"),
         "live.js" => include_str!("../web/live.js"),
+        "nodes.js" => include_str!("../web/nodes.js"),
         "session.js" => include_str!("../web/session.js"),
         _ => return error::ApiError::NotFound.into_response(),
     };

@@ -4,7 +4,7 @@ use anyhow::Result;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, now_ms};
+use super::{BindOptF64, Db, now_ms};
 
 #[derive(Clone, Debug)]
 pub struct Comment {
@@ -62,9 +62,11 @@ pub struct NewComment<'a> {
 pub async fn insert(db: &Db, c: &NewComment<'_>) -> Result<bool, sqlx::Error> {
     // Two statements rather than one with a NULL-able parameter: PostgreSQL cannot type a
     // parameter that is only ever compared with NULL.
+    // In `INSERT … SELECT` PostgreSQL cannot take a parameter's type from its column: the
+    // float is cast (a NULL one is sent as FLOAT8, see `BindOptF64`).
     let base = "INSERT INTO comments (id, video_id, parent_id, author_id, author_name, text, \
                 timecode_s, drawing_file, created_at, deleted) \
-                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 0";
+                SELECT $1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, 0";
     let sql = if c.parent_id.is_some() {
         format!(
             "{base} WHERE EXISTS (SELECT 1 FROM comments p WHERE p.id = $3 AND p.video_id = $2)"
@@ -79,7 +81,7 @@ pub async fn insert(db: &Db, c: &NewComment<'_>) -> Result<bool, sqlx::Error> {
         .bind(c.author_id)
         .bind(c.author_name)
         .bind(c.text)
-        .bind(c.timecode_s)
+        .bind_opt_f64(c.timecode_s)
         .bind(c.drawing_file)
         .bind(now_ms())
         .execute(&db.pool)
@@ -142,7 +144,7 @@ pub async fn edit(db: &Db, id: &str, e: &Edit<'_>) -> Result<bool> {
         q = q.bind(text);
     }
     if let Some(t) = e.timecode_s {
-        q = q.bind(t);
+        q = q.bind_opt_f64(t);
     }
     if let Some(d) = e.drawing_file {
         q = q.bind(d);

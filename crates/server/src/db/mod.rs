@@ -191,3 +191,21 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Binding an optional float. sqlx 0.9's `Any` driver sends a NULL `f64` to PostgreSQL as FLOAT4
+/// (its NULL mapping swaps the two float types); a statement first prepared with such a NULL
+/// keeps FLOAT4 for that parameter on its connection and then refuses every real `f64` value
+/// ("incorrect binary data format"). A NULL `f32` takes the swapped path to FLOAT8, so NULLs are
+/// sent as that. SQLite stores either NULL the same way.
+pub trait BindOptF64 {
+    fn bind_opt_f64(self, value: Option<f64>) -> Self;
+}
+
+impl<'q> BindOptF64 for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    fn bind_opt_f64(self, value: Option<f64>) -> Self {
+        match value {
+            Some(v) => self.bind(v),
+            None => self.bind(None::<f32>),
+        }
+    }
+}

@@ -4,7 +4,7 @@ use anyhow::Result;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, now_ms};
+use super::{BindOptF64, Db, now_ms};
 
 /// Processing states a client sees.
 pub mod status {
@@ -279,10 +279,10 @@ pub async fn set_ready_if_leased(
     )
     .bind(status::READY)
     .bind(&p.media_info)
-    .bind(p.duration_s)
+    .bind_opt_f64(p.duration_s)
     .bind(p.width)
     .bind(p.height)
-    .bind(p.fps)
+    .bind_opt_f64(p.fps)
     .bind(p.video_codec.as_deref())
     .bind(p.audio_codec.as_deref())
     .bind(&p.plan)

@@ -16,7 +16,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{Db, DbKind, now_ms};
+use crate::db::{BindOptF64, Db, DbKind, now_ms};
 use crate::ids;
 
 #[derive(Clone, Debug)]
@@ -171,8 +171,8 @@ pub async fn set_progress(
         "UPDATE jobs SET progress = $1, speed = $2, eta_s = $3 WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
     )
     .bind(progress)
-    .bind(speed)
-    .bind(eta_s)
+    .bind_opt_f64(speed)
+    .bind_opt_f64(eta_s)
     .bind(id)
     .bind(owner)
     .execute(&db.pool)
