@@ -785,3 +785,34 @@ fn a_deleted_video_takes_its_comments_when_the_trash_is_purged() {
         "0"
     );
 }
+
+/// Comments without a time, then with one, many times over: every connection of the server's
+/// pool sees both kinds (on PostgreSQL a statement first run with no time once refused times).
+#[test]
+fn comments_with_and_without_a_time_mix_freely() {
+    let server = Server::start("");
+    let alice = server.user_token("alice", false);
+    let video = ready_clip(&server, "alice", "mix.mp4", "testsrc2");
+    let path = format!("/api/videos/{video}/comments");
+    for round in 0..3 {
+        for n in 0..12 {
+            let (status, c) = post(
+                &server,
+                &path,
+                &alice,
+                &json!({"text": format!("general {round}.{n}")}),
+            );
+            assert_eq!(status, 201, "{c}");
+        }
+        for n in 0..12 {
+            let (status, c) = post(
+                &server,
+                &path,
+                &alice,
+                &json!({"text": format!("timed {round}.{n}"), "timecode_s": 0.5}),
+            );
+            assert_eq!(status, 201, "{c}");
+            assert_eq!(c["timecode_s"], 0.48);
+        }
+    }
+}

@@ -74,5 +74,8 @@ fn an_admin_sees_every_node_and_what_it_runs() {
         "the page saying it is for administrators",
         "return document.querySelector('#msg').textContent.includes('Only administrators')",
     );
-    assert_eq!(browser.run(&format!("return {ROWS}.length"), json!([])), json!(0));
+    assert_eq!(
+        browser.run(&format!("return {ROWS}.length"), json!([])),
+        json!(0)
+    );
 }
