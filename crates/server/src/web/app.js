@@ -1,17 +1,14 @@
 // The library page: lists the caller's videos, shows live processing state, scrubs through the
-// sprite sheet on hover and plays a ready video. Media is fetched with the bearer token, so no
-// file is ever reachable without it. The page follows the event stream and redraws when a
-// video or its processing changes.
-import { api, setToken, token } from "./session.js";
+// sprite sheet on hover, and opens a video's player page (/watch/{id}) when its card is
+// clicked. Media comes through mediaSrc(), so no file is ever reachable without the session.
+// The page follows the event stream and redraws when a video or its processing changes. The
+// upload zone above the grid is upload.js.
+import { api, setToken, token, mediaSrc } from "./session.js";
 import { follow } from "./live.js";
+import { setupUploads } from "./upload.js";
 
 const $ = (sel) => document.querySelector(sel);
-const blobs = new Map();
-
-async function blobUrl(path) {
-  if (!blobs.has(path)) blobs.set(path, api(path).then((r) => r.blob()).then((b) => URL.createObjectURL(b)));
-  return blobs.get(path);
-}
+const blobUrl = mediaSrc;
 
 function fmtDuration(s) {
   if (s == null) return "";
@@ -48,7 +45,8 @@ function card(v) {
   const el = document.createElement("div");
   el.className = `card ${v.status}`;
   el.dataset.id = v.id;
-  el.innerHTML = `<div class="thumb"><div class="scrub"></div></div><div class="meta"><div class="title"></div><div class="sub"></div></div>`;
+  el.innerHTML = `<a><div class="thumb"><div class="scrub"></div></div><div class="meta"><div class="title"></div></div></a><div class="meta"><div class="sub"></div></div>`;
+  el.querySelector("a").href = `/watch/${encodeURIComponent(v.id)}`;
   el.querySelector(".title").textContent = v.title;
   const sub = el.querySelector(".sub");
   if (v.status === "processing") {
@@ -75,15 +73,6 @@ function card(v) {
       scrub.style.backgroundPosition = `${-(i % g.columns) * r.width}px ${-Math.floor(i / g.columns) * g.tile_height * scale}px`;
     });
   }
-  if (v.media_url) {
-    thumb.style.cursor = "pointer";
-    thumb.addEventListener("click", async () => {
-      const player = $("#player");
-      player.hidden = false;
-      player.src = await blobUrl(v.media_url);
-      player.play();
-    });
-  }
   return el;
 }
 
@@ -91,7 +80,7 @@ async function refresh() {
   if (!token) return;
   try {
     const { items } = await (await api("/api/videos?limit=200")).json();
-    $("#msg").textContent = items.length ? "" : "No videos yet. Copy a file into data/incoming/<user>/ to add one.";
+    $("#msg").textContent = items.length ? "" : "No videos yet. Upload one above, or copy a file into data/incoming/<user>/.";
     $("#grid").replaceChildren(...items.map(card));
   } catch (e) {
     $("#msg").textContent = `Cannot load the library: ${e.message}`;
@@ -104,6 +93,7 @@ $("#login").addEventListener("submit", (e) => {
   refresh();
 });
 refresh();
+setupUploads({ zone: $("#drop"), input: $("#files"), list: $("#uploads"), resumable: $("#resumable") });
 
 // Redraw on changes, at most a few times a second; progress moves the bars in place.
 let pending = null;
