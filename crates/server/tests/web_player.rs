@@ -56,6 +56,15 @@ fn review_a_video_in_the_player() {
     assert_eq!(v["status"], "ready", "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
 
+    // The page learns who it is from /api/me (to offer edit on its own comments only).
+    let (status, me) = server.get("/api/me", &alice);
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&me["name"], &me["is_admin"]),
+        (&json!("alice"), &json!(false))
+    );
+    assert_eq!(server.get("/api/me", "nonsense").0, 401);
+
     let a = open_player(&server, &id, &alice);
     assert_eq!(
         a.run(

@@ -1,7 +1,7 @@
 //! Uploading from the library page in a real browser (Debian's chromium): a picked file goes
 //! up with tus and its card turns ready without a reload; a second copy is recognised by its
 //! SHA-256 before a byte is sent; an upload cut by a page reload continues where it stopped
-//! once the file is picked again, and the video is the same bytes. The page's own SHA-256
+//! once the file is picked again, and the video is the same bytes; pause and resume buttons. The page's own SHA-256
 //! (for files too big for crypto.subtle) agrees with the browser's.
 
 mod browser;
@@ -133,9 +133,28 @@ fn an_upload_cut_by_a_reload_resumes_to_the_same_bytes() {
         "part of the file sent",
         "const bar = document.querySelector('#uploads .upload.sending progress');
          const key = Object.keys(localStorage).find(k => k.startsWith('dailies.upload:'));
-         return bar && bar.value > 0 && bar.value < 0.5 && key && JSON.parse(localStorage.getItem(key)).url",
+         return bar && bar.value > 0 && bar.value < 0.3 && key && JSON.parse(localStorage.getItem(key)).url",
     );
     let url = url.as_str().unwrap().to_owned();
+
+    // Pause: the page says where it stopped; the upload is not finished.
+    b.click("#uploads .upload .pause");
+    let paused = b.wait_for(
+        "the upload paused",
+        "const u = document.querySelector('#uploads .upload.paused'); return u && u.querySelector('.pause').textContent === 'Resume' && u.querySelector('progress').value",
+    );
+    let (_, at_pause) = server.get(&url, &alice);
+    assert_eq!(at_pause["complete"], false);
+    // Resume: the same upload goes on from there.
+    b.click("#uploads .upload .pause");
+    b.wait_for(
+        "the upload moving again",
+        &format!(
+            "const bar = document.querySelector('#uploads .upload.sending progress');
+             return bar && bar.value > {} && bar.value < 0.6",
+            paused.as_f64().unwrap()
+        ),
+    );
     b.reload();
     b.unthrottle();
     let (_, before) = server.get(&url, &alice);

@@ -163,7 +163,8 @@ function shownDrawing() {
     }
   }
   const img = $("#shown");
-  const url = pick ? pick.drawing_url : null;
+  // The drawing's address stays when it is replaced; its edit time tells the versions apart.
+  const url = pick ? (pick.edited_at ? `${pick.drawing_url}?v=${pick.edited_at}` : pick.drawing_url) : null;
   if (url === shownUrl) return;
   shownUrl = url;
   img.dataset.comment = pick ? pick.id : "";

@@ -41,6 +41,12 @@ fn call(method: &str, url: &str, body: Option<Value>) -> Value {
 impl Browser {
     /// Starts chromedriver and a headless chromium with an empty profile.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Browser::start`], with more command-line switches for chromium
+    /// (`--force-dark-mode`, say).
+    pub fn start_with(extra_args: &[&str]) -> Self {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -61,16 +67,24 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
+                "args": args,
             },
         }}});
         let session = call("POST", &format!("{base}/session"), Some(caps))["sessionId"]
@@ -119,6 +133,15 @@ impl Browser {
             &self.url("/window/rect"),
             Some(json!({ "width": width, "height": height })),
         );
+    }
+
+    /// A PNG of the visible page.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let b64 = call("GET", &self.url("/screenshot"), None);
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap()
     }
 
     /// Reloads the page.
