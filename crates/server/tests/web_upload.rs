@@ -208,3 +208,24 @@ fn an_upload_cut_by_a_reload_resumes_to_the_same_bytes() {
         json!(true)
     );
 }
+
+#[test]
+fn a_refused_upload_says_why() {
+    let server = Server::start("max_upload_bytes = 1000\nmax_raw_upload_bytes = 1000");
+    let alice = server.user_token("alice", false);
+    let b = library(&server, &alice);
+    let src = tempfile::tempdir().unwrap();
+    let clip = playable_mp4(src.path(), "too big.mp4");
+    b.send_keys("#files", clip.to_str().unwrap());
+    let said = b.wait_for(
+        "the refusal",
+        "const s = document.querySelector('#uploads .upload.failed .state'); return s && s.textContent",
+    );
+    let said = said.as_str().unwrap();
+    assert!(
+        said.starts_with("Upload failed: ")
+            && said.contains("the largest upload accepted is 1000 bytes"),
+        "{said}"
+    );
+    assert_eq!(uploads_count(&server), "0");
+}

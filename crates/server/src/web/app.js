@@ -8,7 +8,6 @@ import { follow } from "./live.js";
 import { setupUploads } from "./upload.js";
 
 const $ = (sel) => document.querySelector(sel);
-const blobUrl = mediaSrc;
 
 function fmtDuration(s) {
   if (s == null) return "";
@@ -16,8 +15,8 @@ function fmtDuration(s) {
   return `${m}:${String(sec).padStart(2, "0")}`;
 }
 
-// The magnet link opens the visitor's BitTorrent client; the .torrent is fetched with the token
-// (like every file here) and saved under the video's name.
+// The magnet link opens the visitor's BitTorrent client; the .torrent comes through mediaSrc
+// (like every file here) and is saved under the video's name.
 function torrentLinks(v) {
   const span = document.createElement("span");
   span.className = "torrent";
@@ -26,16 +25,14 @@ function torrentLinks(v) {
   magnet.textContent = "magnet";
   magnet.title = "Open in a BitTorrent client";
   const file = document.createElement("a");
-  file.href = "#";
+  file.href = v.torrent_url;
   file.textContent = ".torrent";
   file.addEventListener("click", async (e) => {
     e.preventDefault();
-    const blob = await (await api(v.torrent_url)).blob();
     const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
+    a.href = await mediaSrc(v.torrent_url);
     a.download = `${v.title}.torrent`;
     a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
   });
   span.append(magnet, " ", file);
   return span;
@@ -60,11 +57,11 @@ function card(v) {
   }
   if (v.magnet_uri) sub.append(" · ", torrentLinks(v));
   const thumb = el.querySelector(".thumb");
-  if (v.poster_url) blobUrl(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
+  if (v.poster_url) mediaSrc(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
   if (v.sprite_url && v.sprite) {
     const scrub = el.querySelector(".scrub");
     const g = v.sprite;
-    blobUrl(v.sprite_url).then((u) => { scrub.style.backgroundImage = `url(${u})`; }).catch(() => {});
+    mediaSrc(v.sprite_url).then((u) => { scrub.style.backgroundImage = `url(${u})`; }).catch(() => {});
     thumb.addEventListener("mousemove", (e) => {
       const r = thumb.getBoundingClientRect();
       const i = Math.min(g.count - 1, Math.floor(((e.clientX - r.left) / r.width) * g.count));
@@ -77,6 +74,7 @@ function card(v) {
 }
 
 async function refresh() {
+  $("#upload").hidden = !token;
   if (!token) return;
   try {
     const { items } = await (await api("/api/videos?limit=200")).json();

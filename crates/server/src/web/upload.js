@@ -13,6 +13,9 @@ const saved = (f) => { try { return JSON.parse(localStorage.getItem(keyOf(f))); 
 const remember = (f, v) => localStorage.setItem(keyOf(f), JSON.stringify(v));
 const forget = (f) => localStorage.removeItem(keyOf(f));
 
+// An error as a sentence: the server's words without the status code api() puts first.
+const readable = (e) => String(e && e.message || e).replace(/^\d{3} /, "");
+
 function size(n) {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
   if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
@@ -114,9 +117,9 @@ async function send(file, ui, resumable) {
     if (e instanceof UploadGone) {
       forget(file);
       ui.say(`The earlier upload is gone (${e.message}); starting again…`);
-      return send(file, ui, resumable).catch((err) => ui.say(`Upload failed: ${err.message}`, "failed"));
+      return send(file, ui, resumable).catch((err) => ui.say(`Upload failed: ${readable(err)}`, "failed"));
     }
-    ui.say(`Upload failed: ${e.message}${statusOf(e) === 0 ? " (connection lost; pick the file again to continue)" : ""}`, "failed");
+    ui.say(`Upload failed: ${readable(e)}${statusOf(e) === 0 ? " (connection lost; pick the file again to continue)" : ""}`, "failed");
   };
   try {
     await go();
@@ -125,13 +128,30 @@ async function send(file, ui, resumable) {
   }
 }
 
+// At most this many files are hashed or sent at once (each hash of a file that fits holds the
+// whole file in memory; the server limits open uploads per user too).
+const AT_ONCE = 2;
+
 export function setupUploads({ zone, input, list, resumable }) {
   showResumable(resumable);
+  const waiting = [];
+  let running = 0;
+  const next = () => {
+    while (running < AT_ONCE && waiting.length) {
+      const { file, ui } = waiting.shift();
+      running++;
+      send(file, ui, resumable)
+        .catch((e) => ui.say(`Upload failed: ${readable(e)}`, "failed"))
+        .finally(() => { running--; next(); });
+    }
+  };
   const take = (files) => {
     for (const file of files) {
       const ui = row(list, file);
-      send(file, ui, resumable).catch((e) => ui.say(`Upload failed: ${e.message}`, "failed"));
+      ui.say("Waiting…");
+      waiting.push({ file, ui });
     }
+    next();
   };
   input.addEventListener("change", () => { take([...input.files]); input.value = ""; });
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });

@@ -97,6 +97,7 @@ async function start() {
 
   wireControls();
   if (info.poster_url) mediaSrc(info.poster_url).then((u) => { video.poster = u; }).catch(() => {});
+  $("#tc").textContent = "Loading the video…";
   try {
     video.src = await mediaSrc(info.media_url);
   } catch (e) {
@@ -264,7 +265,15 @@ function wireControls() {
     }
   });
 
-  const exportLink = (sel, ext) => $(sel).addEventListener("click", async (e) => {
+  $("#text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("#new").requestSubmit(); }
+  });
+
+  const exportLink = (sel, ext) => {
+    $(sel).href = `/api/videos/${info.id}/comments.${ext}`;
+    $(sel).addEventListener("click", (e) => download(e, ext));
+  };
+  const download = async (e, ext) => {
     e.preventDefault();
     try {
       const a = document.createElement("a");
@@ -274,7 +283,7 @@ function wireControls() {
     } catch (err) {
       $("#form-msg").textContent = `Cannot export: ${err.message}`;
     }
-  });
+  };
   exportLink("#csv", "csv");
   exportLink("#edl", "edl");
 }
@@ -286,6 +295,13 @@ function onEvent(e) {
   if (e.kind.startsWith("comment.") && panel) {
     if (e.kind === "comment.deleted" && e.data.removed) panel.remove(e.data.id);
     else panel.upsert(e.data);
+  } else if (started && e.kind === "video.updated") {
+    // A new title, say: the facts change, the player stays.
+    api(`/api/videos/${encodeURIComponent(videoId)}`).then((r) => r.json()).then((v) => {
+      info = { ...info, title: v.title };
+      $("#title").textContent = v.title;
+      document.title = `${v.title} · dailies`;
+    }).catch(() => {});
   } else if (e.kind === "video.deleted") {
     video.pause();
     notice("This video was deleted.", true);
