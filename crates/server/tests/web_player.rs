@@ -161,6 +161,20 @@ fn review_a_video_in_the_player() {
     assert_eq!(status, 200);
     assert!(png.starts_with(b"\x89PNG"));
 
+    // The CSV export link hands over a file with the comment in it.
+    let csv = a.run_async(
+        "const done = arguments[arguments.length - 1];
+         const click = HTMLAnchorElement.prototype.click;
+         HTMLAnchorElement.prototype.click = function () {
+           HTMLAnchorElement.prototype.click = click;
+           fetch(this.href).then(r => r.text()).then(t => done([this.download, t])).catch(e => done(String(e)));
+         };
+         document.querySelector('#csv').dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }));",
+        json!([]),
+    );
+    assert_eq!(csv[0], "take.csv");
+    assert!(csv[1].as_str().unwrap().contains("Too dark here"), "{csv}");
+
     // The other session saw it arrive, with its marker, and may not edit it (not its author).
     let seen = b.wait_for(
         "alice's comment in the second browser",

@@ -73,6 +73,24 @@ fn an_uploaded_file_turns_ready_live_and_a_second_copy_is_not_sent() {
     assert!(dup[0].as_str().unwrap().contains("nothing sent"), "{dup}");
     assert_eq!(dup[1], json!(format!("/watch/{id}")));
     assert_eq!(uploads_count(&server), "1", "no upload was created");
+
+    // Dropped on the zone (a drop event carrying the same bytes): the same answer.
+    b.run_async(
+        "const [url, done] = [arguments[0], arguments[arguments.length - 1]];
+         import('/session.js').then(m => m.mediaSrc(url)).then(u => fetch(u)).then(r => r.blob()).then(blob => {
+           const dt = new DataTransfer();
+           dt.items.add(new File([blob], 'dropped.mp4', { type: 'video/mp4' }));
+           document.querySelector('#drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+           done(true);
+         });",
+        json!([v["original_url"]]),
+    );
+    let dropped = b.wait_for(
+        "the dropped copy recognised",
+        "const u = [...document.querySelectorAll('#uploads .upload.duplicate')].find(u => u.dataset.name === 'dropped.mp4'); return u && u.querySelector('a').getAttribute('href')",
+    );
+    assert_eq!(dropped, json!(format!("/watch/{id}")));
+    assert_eq!(uploads_count(&server), "1", "no upload was created");
     assert_eq!(server.videos().len(), 1);
     assert_eq!(
         b.run("return window.sameLoad === true", json!([])),
