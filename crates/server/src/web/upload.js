@@ -104,7 +104,7 @@ async function send(file, ui, resumable) {
       showResumable(resumable);
       ui.button.hidden = true;
       ui.bar.value = 1;
-      ui.link("Uploaded; processing. ", `/watch/${upload.videoId}`, "Open", "done");
+      ui.link("Uploaded. ", `/watch/${upload.videoId}`, "Open", "done");
     });
     return running;
   };
