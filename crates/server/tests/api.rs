@@ -423,6 +423,7 @@ fn openapi_document_describes_the_routes() {
     assert_eq!(doc["openapi"], "3.1.0");
     for path in [
         "/api/health",
+        "/api/me",
         "/api/videos",
         "/api/videos/{id}",
         "/api/videos/{id}/media",

@@ -42,3 +42,12 @@ impl FromRequestParts<App> for Caller {
         Ok(Caller(user))
     }
 }
+
+/// `GET /api/me`: who the caller is, so the web page knows which comments are its own.
+pub async fn me(caller: Caller) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "id": caller.0.id,
+        "name": caller.0.name,
+        "is_admin": caller.0.is_admin,
+    }))
+}

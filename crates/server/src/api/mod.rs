@@ -42,7 +42,9 @@ pub fn router(app: App) -> Router {
         .route("/", get(index))
         .route("/jobs", get(jobs_page))
         .route("/nodes", get(nodes_page))
+        .route("/watch/{id}", get(watch_page))
         .route("/{script}", get(script))
+        .route("/api/me", get(auth::me))
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
         .merge(videos::routes())
@@ -73,7 +75,12 @@ async fn nodes_page() -> Html<&'static str> {
     Html(include_str!("../web/nodes.html"))
 }
 
-/// The page's scripts, embedded in the binary; any other name is 404.
+/// The player page; the video's id is read by the page from its own address.
+async fn watch_page() -> Html<&'static str> {
+    Html(include_str!("../web/watch.html"))
+}
+
+/// The pages' scripts and style sheet, embedded in the binary; any other name is 404.
 async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     let body = match name.as_str() {
         "app.js" => include_str!("../web/app.js"),
@@ -81,6 +88,21 @@ async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Respo
         "live.js" => include_str!("../web/live.js"),
         "nodes.js" => include_str!("../web/nodes.js"),
         "session.js" => include_str!("../web/session.js"),
+        "watch.js" => include_str!("../web/watch.js"),
+        "comments_panel.js" => include_str!("../web/comments_panel.js"),
+        "timeline.js" => include_str!("../web/timeline.js"),
+        "sketch.js" => include_str!("../web/sketch.js"),
+        "timecode.js" => include_str!("../web/timecode.js"),
+        "upload.js" => include_str!("../web/upload.js"),
+        "tus.js" => include_str!("../web/tus.js"),
+        "sha256.js" => include_str!("../web/sha256.js"),
+        "style.css" => {
+            return (
+                [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                include_str!("../web/style.css"),
+            )
+                .into_response();
+        }
         _ => return error::ApiError::NotFound.into_response(),
     };
     (

@@ -1,17 +1,13 @@
 // The library page: lists the caller's videos, shows live processing state, scrubs through the
-// sprite sheet on hover and plays a ready video. Media is fetched with the bearer token, so no
-// file is ever reachable without it. The page follows the event stream and redraws when a
-// video or its processing changes.
-import { api, setToken, token } from "./session.js";
+// sprite sheet on hover, and opens a video's player page (/watch/{id}) when its card is
+// clicked. Media comes through mediaSrc(), so no file is ever reachable without the session.
+// The page follows the event stream and redraws when a video or its processing changes. The
+// upload zone above the grid is upload.js.
+import { api, setToken, token, mediaSrc } from "./session.js";
 import { follow } from "./live.js";
+import { setupUploads } from "./upload.js";
 
 const $ = (sel) => document.querySelector(sel);
-const blobs = new Map();
-
-async function blobUrl(path) {
-  if (!blobs.has(path)) blobs.set(path, api(path).then((r) => r.blob()).then((b) => URL.createObjectURL(b)));
-  return blobs.get(path);
-}
 
 function fmtDuration(s) {
   if (s == null) return "";
@@ -19,8 +15,8 @@ function fmtDuration(s) {
   return `${m}:${String(sec).padStart(2, "0")}`;
 }
 
-// The magnet link opens the visitor's BitTorrent client; the .torrent is fetched with the token
-// (like every file here) and saved under the video's name.
+// The magnet link opens the visitor's BitTorrent client; the .torrent comes through mediaSrc
+// (like every file here) and is saved under the video's name.
 function torrentLinks(v) {
   const span = document.createElement("span");
   span.className = "torrent";
@@ -29,16 +25,14 @@ function torrentLinks(v) {
   magnet.textContent = "magnet";
   magnet.title = "Open in a BitTorrent client";
   const file = document.createElement("a");
-  file.href = "#";
+  file.href = v.torrent_url;
   file.textContent = ".torrent";
   file.addEventListener("click", async (e) => {
     e.preventDefault();
-    const blob = await (await api(v.torrent_url)).blob();
     const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
+    a.href = await mediaSrc(v.torrent_url);
     a.download = `${v.title}.torrent`;
     a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
   });
   span.append(magnet, " ", file);
   return span;
@@ -48,7 +42,8 @@ function card(v) {
   const el = document.createElement("div");
   el.className = `card ${v.status}`;
   el.dataset.id = v.id;
-  el.innerHTML = `<div class="thumb"><div class="scrub"></div></div><div class="meta"><div class="title"></div><div class="sub"></div></div>`;
+  el.innerHTML = `<a><div class="thumb"><div class="scrub"></div></div><div class="meta"><div class="title"></div></div></a><div class="meta"><div class="sub"></div></div>`;
+  el.querySelector("a").href = `/watch/${encodeURIComponent(v.id)}`;
   el.querySelector(".title").textContent = v.title;
   const sub = el.querySelector(".sub");
   if (v.status === "processing") {
@@ -62,11 +57,11 @@ function card(v) {
   }
   if (v.magnet_uri) sub.append(" · ", torrentLinks(v));
   const thumb = el.querySelector(".thumb");
-  if (v.poster_url) blobUrl(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
+  if (v.poster_url) mediaSrc(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
   if (v.sprite_url && v.sprite) {
     const scrub = el.querySelector(".scrub");
     const g = v.sprite;
-    blobUrl(v.sprite_url).then((u) => { scrub.style.backgroundImage = `url(${u})`; }).catch(() => {});
+    mediaSrc(v.sprite_url).then((u) => { scrub.style.backgroundImage = `url(${u})`; }).catch(() => {});
     thumb.addEventListener("mousemove", (e) => {
       const r = thumb.getBoundingClientRect();
       const i = Math.min(g.count - 1, Math.floor(((e.clientX - r.left) / r.width) * g.count));
@@ -75,23 +70,15 @@ function card(v) {
       scrub.style.backgroundPosition = `${-(i % g.columns) * r.width}px ${-Math.floor(i / g.columns) * g.tile_height * scale}px`;
     });
   }
-  if (v.media_url) {
-    thumb.style.cursor = "pointer";
-    thumb.addEventListener("click", async () => {
-      const player = $("#player");
-      player.hidden = false;
-      player.src = await blobUrl(v.media_url);
-      player.play();
-    });
-  }
   return el;
 }
 
 async function refresh() {
+  $("#upload").hidden = !token;
   if (!token) return;
   try {
     const { items } = await (await api("/api/videos?limit=200")).json();
-    $("#msg").textContent = items.length ? "" : "No videos yet. Copy a file into data/incoming/<user>/ to add one.";
+    $("#msg").textContent = items.length ? "" : "No videos yet. Upload one above, or copy a file into data/incoming/<user>/.";
     $("#grid").replaceChildren(...items.map(card));
   } catch (e) {
     $("#msg").textContent = `Cannot load the library: ${e.message}`;
@@ -104,6 +91,7 @@ $("#login").addEventListener("submit", (e) => {
   refresh();
 });
 refresh();
+setupUploads({ zone: $("#drop"), input: $("#files"), list: $("#uploads"), resumable: $("#resumable") });
 
 // Redraw on changes, at most a few times a second; progress moves the bars in place.
 let pending = null;

@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 use crate::common::free_port;
 
+/// The key under which WebDriver names an element.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
 pub struct Browser {
     driver: Child,
     base: String,
@@ -38,6 +41,12 @@ fn call(method: &str, url: &str, body: Option<Value>) -> Value {
 impl Browser {
     /// Starts chromedriver and a headless chromium with an empty profile.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Browser::start`], with more command-line switches for chromium
+    /// (`--force-dark-mode`, say).
+    pub fn start_with(extra_args: &[&str]) -> Self {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -58,16 +67,24 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
+                "args": args,
             },
         }}});
         let session = call("POST", &format!("{base}/session"), Some(caps))["sessionId"]
@@ -97,6 +114,119 @@ impl Browser {
             &self.url("/execute/sync"),
             Some(json!({ "script": script, "args": args })),
         )
+    }
+
+    /// Runs `script` asynchronously: it ends by calling `arguments[arguments.length - 1]` with
+    /// its value (a promise's result, say).
+    pub fn run_async(&self, script: &str, args: Value) -> Value {
+        call(
+            "POST",
+            &self.url("/execute/async"),
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// The window's size in CSS pixels.
+    pub fn set_size(&self, width: u32, height: u32) {
+        call(
+            "POST",
+            &self.url("/window/rect"),
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
+    /// A PNG of the visible page.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let b64 = call("GET", &self.url("/screenshot"), None);
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap()
+    }
+
+    /// Reloads the page.
+    pub fn reload(&self) {
+        call("POST", &self.url("/refresh"), None);
+    }
+
+    /// The first element matching a CSS selector, as a WebDriver element reference.
+    pub fn find(&self, css: &str) -> Value {
+        call(
+            "POST",
+            &self.url("/element"),
+            Some(json!({ "using": "css selector", "value": css })),
+        )
+    }
+
+    fn element_id(&self, css: &str) -> String {
+        self.find(css)[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_owned()
+    }
+
+    /// Clicks the element as a user would (it must be visible and not covered).
+    pub fn click(&self, css: &str) {
+        let id = self.element_id(css);
+        call("POST", &self.url(&format!("/element/{id}/click")), None);
+    }
+
+    /// Types `text` into the element; for a file input, `text` is a file's path.
+    pub fn send_keys(&self, css: &str, text: &str) {
+        let id = self.element_id(css);
+        call(
+            "POST",
+            &self.url(&format!("/element/{id}/value")),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    /// Presses one key (a character or a WebDriver key code such as `\u{E014}`, right arrow)
+    /// on whatever has the focus.
+    pub fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key},
+        ]}]});
+        call("POST", &self.url("/actions"), Some(actions));
+        call("DELETE", &self.url("/actions"), None);
+    }
+
+    /// Drags the mouse through `points`, offsets from the element's centre, button held.
+    pub fn drag_on(&self, css: &str, points: &[(i64, i64)]) {
+        let id = self.element_id(css);
+        let origin = json!({ ELEMENT: id });
+        let mut steps = Vec::new();
+        for (i, (x, y)) in points.iter().enumerate() {
+            steps.push(
+                json!({"type": "pointerMove", "origin": origin, "x": x, "y": y, "duration": 50}),
+            );
+            if i == 0 {
+                steps.push(json!({"type": "pointerDown", "button": 0}));
+            }
+        }
+        steps.push(json!({"type": "pointerUp", "button": 0}));
+        let actions = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": steps}]});
+        call("POST", &self.url("/actions"), Some(actions));
+        call("DELETE", &self.url("/actions"), None);
+    }
+
+    /// Emulated network conditions (chromedriver's extension): latency in ms, throughputs in
+    /// bytes per second.
+    pub fn throttle(&self, latency_ms: u64, bytes_per_s: u64) {
+        call(
+            "POST",
+            &self.url("/chromium/network_conditions"),
+            Some(json!({"network_conditions": {
+                "offline": false, "latency": latency_ms,
+                "download_throughput": bytes_per_s, "upload_throughput": bytes_per_s,
+            }})),
+        );
+    }
+
+    /// Back to the real network.
+    pub fn unthrottle(&self) {
+        call("DELETE", &self.url("/chromium/network_conditions"), None);
     }
 
     /// Polls `script` until it returns something truthy; returns that.
