@@ -1,0 +1,71 @@
+//! The swarm over the network: a master that plans and peers that fetch.
+//!
+//! Control goes over a WebSocket (JSON, [`protocol`]); chunks over plain HTTP with `Range`
+//! ([`chunk_server`] serves, [`fetch`] downloads and verifies); [`mirror`] applies a manifest to
+//! a peer's folder; [`limiter`] caps bandwidth. Every request carries the swarm token ([`auth`]).
+
+pub mod auth;
+pub mod chunk_server;
+pub mod error;
+pub mod fetch;
+pub mod limiter;
+pub mod master;
+pub mod mirror;
+pub mod peer;
+pub mod protocol;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use error::NodeError;
+
+pub use error::NodeError as Error;
+pub use limiter::parse_bandwidth;
+pub use master::{MasterConfig, MasterHandle, MasterStatus, start_master};
+pub use peer::{PeerConfig, PeerHandle, PeerStatus, start_peer};
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeError> {
+    let listen_err = |source| NodeError::Listen {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(listen_err)?;
+    let local = listener.local_addr().map_err(listen_err)?;
+    Ok((listener, local))
+}
+
+/// The URL other nodes use to reach this one: the one given, else the listen address when it
+/// names a host (never a guess from the host name).
+fn check_advertise(
+    given: Option<&str>,
+    listen: SocketAddr,
+    bound: SocketAddr,
+) -> Result<String, NodeError> {
+    match given {
+        Some(url) => parse_base_url(url).map(|_| url.trim_end_matches('/').to_owned()),
+        None if listen.ip().is_unspecified() => Err(NodeError::NoAdvertise {
+            listen: listen.to_string(),
+        }),
+        None => Ok(format!("http://{bound}")),
+    }
+}
+
+/// Checks an `http://host:port` base URL; returns `host:port`.
+pub fn parse_base_url(url: &str) -> Result<&str, NodeError> {
+    let bad = |why: &str| NodeError::BadUrl {
+        url: url.chars().take(200).collect(),
+        why: why.to_owned(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("must start with http://"))?;
+    let host = rest.trim_end_matches('/');
+    if host.is_empty()
+        || host.contains(['/', '?', '#', '@', ' '])
+        || host.chars().any(char::is_control)
+    {
+        return Err(bad("expected http://HOST:PORT"));
+    }
+    Ok(host)
+}
