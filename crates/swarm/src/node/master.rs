@@ -87,6 +87,8 @@ pub struct MasterStatus {
     /// Peers that left with an error (disk full...), with what they said.
     pub failed_peers: Vec<FailedPeer>,
     pub transfers: usize,
+    /// Chunks peers received that did not match their hash (never passed on).
+    pub corrupt_reports: u64,
     /// Every connected peer holds the whole manifest.
     pub all_synced: bool,
 }
@@ -225,6 +227,7 @@ pub async fn start_master(cfg: MasterConfig) -> Result<MasterHandle, NodeError> 
         next_session: 1,
         seed: 0,
         failed: Vec::new(),
+        corrupt_reports: 0,
         synced_sent: false,
         self_url: advertise.clone(),
         cache: Some(cache),
@@ -395,6 +398,7 @@ struct Core {
     next_session: u64,
     seed: u64,
     failed: Vec<FailedPeer>,
+    corrupt_reports: u64,
     synced_sent: bool,
     self_url: String,
     cache: Option<HashCache>,
@@ -584,6 +588,7 @@ impl Core {
                 }
                 let from = self.state.transfer(TransferId(transfer)).map(|t| t.from);
                 if corrupt {
+                    self.corrupt_reports += 1;
                     tracing::warn!(%peer, ?from, %message, "a chunk failed verification; its uploader is suspected");
                 } else {
                     tracing::debug!(%peer, ?from, %message, "transfer failed");
@@ -728,6 +733,7 @@ impl Core {
             peers,
             failed_peers: self.failed.clone(),
             transfers: self.state.transfers().count(),
+            corrupt_reports: self.corrupt_reports,
             all_synced: self.synced_sent,
         };
         if let Ok(mut s) = self.shared.status.lock() {
