@@ -5,29 +5,19 @@ use std::path::PathBuf;
 
 use crate::error::SwarmError;
 
+/// Variants carrying an `io::Error` print it in their message (it is not a `source`, so error
+/// chains do not print it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     #[error(transparent)]
     Swarm(#[from] SwarmError),
     /// Writing a chunk or preparing a file failed for lack of room (or a file size limit).
-    #[error("disk full while writing {path}: {source}")]
-    DiskFull {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: String,
-        #[source]
-        source: io::Error,
-    },
+    #[error("disk full while writing {path}: {cause}")]
+    DiskFull { path: PathBuf, cause: io::Error },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
+    #[error("cannot listen on {addr}: {cause}")]
+    Listen { addr: String, cause: io::Error },
     /// No address other machines could reach was given.
     #[error(
         "listening on {listen}, which other machines cannot use to reach this node: pass --advertise http://HOST:PORT with an address they can reach"
@@ -62,16 +52,22 @@ impl NodeError {
             io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge | io::ErrorKind::QuotaExceeded
         );
         if full {
-            NodeError::DiskFull { path, source }
+            NodeError::DiskFull {
+                path,
+                cause: source,
+            }
         } else {
-            NodeError::Io { path, source }
+            NodeError::Io {
+                path,
+                cause: source,
+            }
         }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         NodeError::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }

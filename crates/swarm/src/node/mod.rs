@@ -26,9 +26,9 @@ pub use master::{MasterConfig, MasterHandle, MasterStatus, start_master};
 pub use peer::{PeerConfig, PeerHandle, PeerStatus, start_peer};
 
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeError> {
-    let listen_err = |source| NodeError::Listen {
+    let listen_err = |cause| NodeError::Listen {
         addr: addr.to_string(),
-        source,
+        cause,
     };
     let listener = TcpListener::bind(addr).await.map_err(listen_err)?;
     let local = listener.local_addr().map_err(listen_err)?;
