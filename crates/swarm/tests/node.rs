@@ -364,3 +364,29 @@ async fn a_peer_stopped_mid_sync_picks_up_where_it_was() {
     assert_same_tree(&m, &dir);
     master.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_folder_can_be_another_masters_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("master");
+    random_tree(&m, 7, 2, 600_000);
+    let first = start_master(master_config(&m)).await.unwrap();
+    let relay_dir = tmp.path().join("relay");
+    let relay = start_peer(peer_config(&first, &relay_dir)).await.unwrap();
+    // The second master starts on the relay's folder while it may still be filling up.
+    let second = start_master(master_config(&relay_dir)).await.unwrap();
+    let leaf = start_peer(peer_config(&second, &tmp.path().join("leaf")))
+        .await
+        .unwrap();
+    let id = manifest_id(&m);
+    wait_until("the chain delivered the folder", || {
+        in_sync(&first, &[&relay], &id) && in_sync(&second, &[&leaf], &id)
+    })
+    .await;
+    assert_same_tree(&m, &tmp.path().join("leaf"));
+    for p in [relay, leaf] {
+        p.stop();
+    }
+    first.stop();
+    second.stop();
+}

@@ -322,9 +322,12 @@ struct Core {
     shared: Arc<Shared>,
     layout: Option<Arc<Layout>>,
     active: HashMap<u64, Active>,
-    /// Bytes of chunks whose transfer broke, with the uploader they came from.
+    /// Bytes of chunks whose transfer broke, with the uploader they came from (at most
+    /// [`MAX_PARTIALS`], to bound memory).
     partials: HashMap<ChunkHash, (Vec<u8>, String)>,
 }
+
+const MAX_PARTIALS: usize = 16;
 
 impl Core {
     async fn run(mut self, mut socket: Socket) -> Result<(), NodeError> {
@@ -583,11 +586,7 @@ impl Core {
                         send(socket, &msg).await?;
                     }
                     Err(FetchError::Cancelled) => {
-                        if let Some(hash) = layout.chunks.get(chunk).map(|c| c.hash)
-                            && !partial.is_empty()
-                        {
-                            self.partials.insert(hash, (partial, from));
-                        }
+                        self.keep_partial(&layout, chunk, partial, from);
                     }
                     Err(e) => {
                         let corrupt = matches!(e, FetchError::Corrupt { .. });
@@ -597,11 +596,7 @@ impl Core {
                             tracing::debug!(error = %e, "transfer failed");
                         }
                         let bytes = partial.len() as u64;
-                        if let Some(hash) = layout.chunks.get(chunk).map(|c| c.hash)
-                            && !partial.is_empty()
-                        {
-                            self.partials.insert(hash, (partial, from));
-                        }
+                        self.keep_partial(&layout, chunk, partial, from);
                         if active {
                             send(
                                 socket,
@@ -619,6 +614,15 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    fn keep_partial(&mut self, layout: &Layout, chunk: usize, partial: Vec<u8>, from: String) {
+        if partial.is_empty() || self.partials.len() >= MAX_PARTIALS {
+            return;
+        }
+        if let Some(c) = layout.chunks.get(chunk) {
+            self.partials.insert(c.hash, (partial, from));
+        }
     }
 
     fn is_verified(&self, chunk: usize) -> bool {
