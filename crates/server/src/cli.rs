@@ -148,6 +148,9 @@ pub enum SwarmCommand {
         /// How often the folder is rescanned for changes, e.g. 2s.
         #[arg(long, default_value = "2s")]
         rescan_every: String,
+        /// Keep chunk hashes in this file (outside --dir) so a restart only rehashes changed files.
+        #[arg(long, value_name = "FILE")]
+        hash_cache: Option<PathBuf>,
     },
     /// Mirror a master's folder into --dir (one way: anything else in --dir is removed) and
     /// serve the chunks received to other peers.

@@ -159,7 +159,9 @@ fn separate_processes_mirror_a_folder_despite_a_killed_peer_and_a_full_disk() {
         "128KiB",
     ])
     .args(["--token", TOKEN, "--dir"])
-    .arg(&m);
+    .arg(&m)
+    .arg("--hash-cache")
+    .arg(tmp.path().join("hashes.json"));
     let mut master = Proc::spawn(cmd, tmp.path().join("master.log"));
     let url = master.url_after("at ");
 
@@ -240,6 +242,11 @@ fn separate_processes_mirror_a_folder_despite_a_killed_peer_and_a_full_disk() {
             .iter()
             .any(|f| f["message"].as_str().unwrap_or("").contains("disk full")),
         "{st}"
+    );
+    assert!(
+        tmp.path().join("hashes.json").is_file(),
+        "no hash cache saved:\n{}",
+        master.log()
     );
     drop(master);
 }

@@ -390,3 +390,62 @@ async fn a_peer_folder_can_be_another_masters_folder() {
     first.stop();
     second.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broken_transfer_resumes_mid_chunk_and_only_whole_lies_are_blamed() {
+    use dailies_swarm::node::auth::Token;
+    use dailies_swarm::node::fetch::{FetchError, FetchJob, agent, fetch};
+    use dailies_swarm::node::limiter::Limiter;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("master");
+    random_tree(&m, 8, 1, 200_000);
+    let master = start_master(master_config(&m)).await.unwrap();
+    let (manifest, _) = Manifest::build(&m, CHUNK, &mut HashCache::in_memory()).unwrap();
+    let file = manifest
+        .files
+        .iter()
+        .find(|f| f.size >= CHUNK)
+        .unwrap()
+        .clone();
+    let whole = fs::read(file.path.under(&m)).unwrap()[..CHUNK as usize].to_vec();
+    let hash = file.chunks[0];
+    let base = master.advertise.clone();
+    tokio::task::spawn_blocking(move || {
+        let job = |partial: Vec<u8>, inherited: usize| FetchJob {
+            base_url: base.clone(),
+            hash,
+            size: CHUNK,
+            partial,
+            inherited,
+            cancel: Arc::new(AtomicBool::new(false)),
+        };
+        let (agent, token, limiter) = (agent(), Token::new(TOKEN), Limiter::new(None));
+        let mut keep = Vec::new();
+        // Half the chunk already here: the rest comes with a Range request.
+        let half = whole[..CHUNK as usize / 2].to_vec();
+        let got = fetch(&agent, &token, &limiter, job(half, 0), |_| {}, &mut keep).unwrap();
+        assert_eq!(got, whole);
+        // A bad first half from another uploader: a failure, but no one is called a liar.
+        let mut bad = whole[..CHUNK as usize / 2].to_vec();
+        bad[10] ^= 1;
+        let n = bad.len();
+        let err = fetch(
+            &agent,
+            &token,
+            &limiter,
+            job(bad.clone(), n),
+            |_| {},
+            &mut keep,
+        );
+        assert!(matches!(err, Err(FetchError::Failed { .. })), "{err:?}");
+        // The same bad bytes from this very uploader: corrupt.
+        let err = fetch(&agent, &token, &limiter, job(bad, 0), |_| {}, &mut keep);
+        assert!(matches!(err, Err(FetchError::Corrupt { .. })), "{err:?}");
+    })
+    .await
+    .unwrap();
+    master.stop();
+}

@@ -98,6 +98,7 @@ pub async fn network_command(cmd: crate::cli::SwarmCommand) -> Result<()> {
             up_limit,
             chunk_size,
             rescan_every,
+            hash_cache,
         } => {
             let token = match token {
                 Some(t) if !t.is_empty() => t,
@@ -126,6 +127,7 @@ pub async fn network_command(cmd: crate::cli::SwarmCommand) -> Result<()> {
             cfg.up_limit = rate("up-limit", &up_limit)?;
             cfg.chunk_size = chunk_size as u64;
             cfg.rescan_every = Duration::from_secs_f64(rescan);
+            cfg.hash_cache = hash_cache;
             let master = node::start_master(cfg)
                 .await
                 .with_context(|| format!("starting the master for {}", dir.display()))?;

@@ -50,6 +50,9 @@ pub struct MasterConfig {
     pub up_limit: Option<f64>,
     pub chunk_size: u64,
     pub rescan_every: Duration,
+    /// Where chunk hashes are kept between runs (outside `dir`), so a restart rehashes only
+    /// changed files; in memory only when `None`.
+    pub hash_cache: Option<PathBuf>,
     pub slots: Slots,
     pub planner: PlannerConfig,
 }
@@ -64,6 +67,7 @@ impl MasterConfig {
             up_limit: None,
             chunk_size: crate::manifest::DEFAULT_CHUNK_SIZE,
             rescan_every: Duration::from_secs(2),
+            hash_cache: None,
             slots: Slots {
                 upload: 6,
                 download: 0,
@@ -174,12 +178,28 @@ struct App {
 
 /// Scans the folder, binds, and starts serving and planning.
 pub async fn start_master(cfg: MasterConfig) -> Result<MasterHandle, NodeError> {
+    let cache = match &cfg.hash_cache {
+        None => HashCache::in_memory(),
+        Some(path) => {
+            let inside = std::path::absolute(path)
+                .ok()
+                .zip(std::path::absolute(&cfg.dir).ok())
+                .is_some_and(|(p, d)| p.starts_with(d));
+            if inside {
+                return Err(NodeError::Protocol(format!(
+                    "the hash cache {} must not be inside the shared folder",
+                    path.display()
+                )));
+            }
+            HashCache::load(path)?
+        }
+    };
     let dir = cfg.dir.clone();
     let chunk_size = cfg.chunk_size;
-    let (manifest, cache) =
-        tokio::task::spawn_blocking(move || scan(&dir, chunk_size, HashCache::in_memory()))
-            .await
-            .map_err(|e| NodeError::Protocol(format!("scan task: {e}")))??;
+    let (cache, manifest) = tokio::task::spawn_blocking(move || scan(&dir, chunk_size, cache))
+        .await
+        .map_err(|e| NodeError::Protocol(format!("scan task: {e}")))?;
+    let manifest = manifest?;
     let (listener, local_addr) = bind(cfg.listen).await?;
     let advertise = check_advertise(cfg.advertise.as_deref(), cfg.listen, local_addr)?;
     let layout = Arc::new(Layout::new(manifest));
@@ -246,13 +266,23 @@ pub async fn start_master(cfg: MasterConfig) -> Result<MasterHandle, NodeError> 
     })
 }
 
+/// Builds the folder's manifest, saving the hash cache when it has a file and anything was
+/// hashed. The cache comes back even when the scan fails.
 fn scan(
     dir: &Path,
     chunk_size: u64,
     mut cache: HashCache,
-) -> Result<(Manifest, HashCache), SwarmError> {
-    let (manifest, _) = Manifest::build(dir, chunk_size, &mut cache)?;
-    Ok((manifest, cache))
+) -> (HashCache, Result<Manifest, SwarmError>) {
+    let result = Manifest::build(dir, chunk_size, &mut cache).map(|(manifest, stats)| {
+        if stats.hashed_files > 0
+            && cache.path().is_some()
+            && let Err(e) = cache.save()
+        {
+            tracing::warn!(error = %e, "cannot save the hash cache");
+        }
+        manifest
+    });
+    (cache, result)
 }
 
 async fn ws_upgrade(State(app): State<App>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
@@ -410,7 +440,7 @@ impl Core {
         let mut rescan = tokio::time::interval(self.cfg.rescan_every);
         rescan.tick().await;
         let mut scanning: Option<
-            tokio::task::JoinHandle<Result<(Manifest, HashCache), SwarmError>>,
+            tokio::task::JoinHandle<(HashCache, Result<Manifest, SwarmError>)>,
         > = None;
         loop {
             tokio::select! {
@@ -429,19 +459,20 @@ impl Core {
                 done = async { scanning.as_mut().expect("guarded").await }, if scanning.is_some() => {
                     scanning = None;
                     match done {
-                        Ok(Ok((manifest, cache))) => {
+                        Ok((cache, Ok(manifest))) => {
                             self.cache = Some(cache);
                             if manifest.id() != self.layout.id {
                                 self.publish(manifest);
                             }
                         }
-                        Ok(Err(e)) => {
+                        Ok((cache, Err(e))) => {
                             tracing::warn!(error = %e, "rescanning the folder failed; keeping the last manifest");
-                            self.cache = Some(HashCache::in_memory());
+                            self.cache = Some(cache);
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "rescan task failed");
-                            self.cache = Some(HashCache::in_memory());
+                            let reload = self.cfg.hash_cache.as_ref().and_then(|p| HashCache::load(p).ok());
+                            self.cache = Some(reload.unwrap_or_else(HashCache::in_memory));
                         }
                     }
                 }
