@@ -449,3 +449,71 @@ async fn a_broken_transfer_resumes_mid_chunk_and_only_whole_lies_are_blamed() {
     .unwrap();
     master.stop();
 }
+
+/// A fake master: accepts one peer, answers its hello, then sends `text`.
+async fn fake_master(text: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let _hello = ws.next().await;
+        let welcome = protocol::encode(&ToPeer::Welcome {
+            protocol: protocol::PROTOCOL_VERSION,
+            peer: 1,
+        });
+        ws.send(Message::Text(welcome.into())).await.unwrap();
+        ws.send(Message::Text(text.into())).await.unwrap();
+        // Keep the socket open until the peer gives up.
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hostile_master_cannot_make_a_peer_write_outside_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("inner/peer");
+    let id = "0".repeat(64);
+    let evil = [
+        // Escaping paths.
+        format!(
+            r#"{{"type":"manifest","id":"{id}","manifest":{{"chunk_size":4,"dirs":[],"files":[{{"path":"../../escaped","size":0,"chunks":[]}}]}}}}"#
+        ),
+        format!(
+            r#"{{"type":"manifest","id":"{id}","manifest":{{"chunk_size":4,"dirs":[],"files":[{{"path":"/tmp/escaped","size":0,"chunks":[]}}]}}}}"#
+        ),
+        // A file inside a folder that is not listed, a chunk count that does not fit the size,
+        // an absurd chunk size, a wrong id, and plain garbage.
+        format!(
+            r#"{{"type":"manifest","id":"{id}","manifest":{{"chunk_size":4,"dirs":[],"files":[{{"path":"a/b","size":0,"chunks":[]}}]}}}}"#
+        ),
+        format!(
+            r#"{{"type":"manifest","id":"{id}","manifest":{{"chunk_size":4,"dirs":[],"files":[{{"path":"b","size":9,"chunks":[]}}]}}}}"#
+        ),
+        format!(
+            r#"{{"type":"manifest","id":"{id}","manifest":{{"chunk_size":1099511627776,"dirs":[],"files":[]}}}}"#
+        ),
+        format!(
+            r#"{{"type":"manifest","id":"{id}","manifest":{{"chunk_size":4,"dirs":[],"files":[]}}}}"#
+        ),
+        "[1,2,3".to_owned(),
+    ];
+    for text in evil {
+        let url = fake_master(text.clone()).await;
+        let peer = start_peer(PeerConfig::new(url, &dir, loopback(), TOKEN))
+            .await
+            .unwrap();
+        let err = tokio::time::timeout(Duration::from_secs(60), peer.wait())
+            .await
+            .expect("the peer hung on a hostile manifest")
+            .expect_err("the peer accepted a hostile manifest");
+        assert!(
+            matches!(err, Error::Protocol(_) | Error::Swarm(_)),
+            "{text}: {err}"
+        );
+    }
+    assert!(!tmp.path().join("escaped").exists());
+    assert!(!tmp.path().join("inner/escaped").exists());
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+}

@@ -178,6 +178,12 @@ struct App {
 
 /// Scans the folder, binds, and starts serving and planning.
 pub async fn start_master(cfg: MasterConfig) -> Result<MasterHandle, NodeError> {
+    if cfg.chunk_size == 0 || cfg.chunk_size > protocol::MAX_CHUNK_SIZE {
+        return Err(NodeError::Protocol(format!(
+            "chunk size must be between 1 byte and {} bytes",
+            protocol::MAX_CHUNK_SIZE
+        )));
+    }
     let cache = match &cfg.hash_cache {
         None => HashCache::in_memory(),
         Some(path) => {

@@ -20,7 +20,9 @@ use crate::node::error::NodeError;
 use crate::node::fetch::{self, FetchError, FetchJob};
 use crate::node::limiter::Limiter;
 use crate::node::mirror::{self, Layout};
-use crate::node::protocol::{self, MAX_MASTER_MESSAGE, PROTOCOL_VERSION, ToMaster, ToPeer};
+use crate::node::protocol::{
+    self, MAX_CHUNK_SIZE, MAX_MASTER_MESSAGE, PROTOCOL_VERSION, ToMaster, ToPeer,
+};
 use crate::node::{bind, check_advertise, parse_base_url};
 use crate::state::Slots;
 
@@ -378,6 +380,12 @@ impl Core {
         match msg {
             ToPeer::Manifest { id, manifest } => {
                 manifest.validate()?;
+                if manifest.chunk_size > MAX_CHUNK_SIZE {
+                    return Err(NodeError::Protocol(format!(
+                        "chunk size {} above the {MAX_CHUNK_SIZE} bytes a peer accepts",
+                        manifest.chunk_size
+                    )));
+                }
                 let layout = Arc::new(Layout::new(manifest));
                 if layout.id != id {
                     return Err(NodeError::Protocol(

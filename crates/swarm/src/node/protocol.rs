@@ -21,6 +21,9 @@ pub const MAX_PEER_MESSAGE: usize = 16 << 20;
 /// The largest message a peer accepts from the master (the manifest of a huge library fits).
 pub const MAX_MASTER_MESSAGE: usize = 256 << 20;
 
+/// The largest chunk a peer accepts (it holds a chunk in memory while fetching it).
+pub const MAX_CHUNK_SIZE: u64 = 1 << 30;
+
 /// Peer → master.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
