@@ -250,3 +250,49 @@ fn separate_processes_mirror_a_folder_despite_a_killed_peer_and_a_full_disk() {
     );
     drop(master);
 }
+
+#[test]
+fn a_peer_rejoins_a_restarted_master_and_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("master");
+    random_tree(&m);
+    let master_cmd = |listen: &str| {
+        let mut cmd = Command::new(bin());
+        cmd.args([
+            "swarm",
+            "master",
+            "--listen",
+            listen,
+            "--chunk-size",
+            "128KiB",
+        ])
+        .args(["--token", TOKEN, "--dir"])
+        .arg(&m);
+        cmd
+    };
+    let mut master = Proc::spawn(master_cmd("127.0.0.1:0"), tmp.path().join("m1.log"));
+    let url = master.url_after("at ");
+    let dir = tmp.path().join("p");
+    let mut cmd = Command::new(bin());
+    peer_args(&mut cmd, &url, &dir, TOKEN);
+    cmd.args(["--down-limit", "1MB/s", "--exit-when-synced"]);
+    let mut peer = Proc::spawn(cmd, tmp.path().join("p.log"));
+    let peer_url = peer.url_after("serving at ");
+    for _ in 0..2400 {
+        if status(&peer_url)["bytes_held"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    master.child.kill().unwrap();
+    master.child.wait().unwrap();
+    let listen = url.trim_start_matches("http://").to_owned();
+    let _master = Proc::spawn(master_cmd(&listen), tmp.path().join("m2.log"));
+    let st = peer.wait();
+    assert!(st.success(), "{st}:\n{}", peer.log());
+    assert!(peer.log().contains("rejoining"), "{}", peer.log());
+    assert!(
+        snapshot(&dir) == snapshot(&m),
+        "the peer differs from the master"
+    );
+}

@@ -169,39 +169,68 @@ pub async fn network_command(cmd: crate::cli::SwarmCommand) -> Result<()> {
             cfg.up_limit = rate("up-limit", &up_limit)?;
             cfg.down_limit = rate("down-limit", &down_limit)?;
             cfg.exit_when_synced = exit_when_synced;
-            let peer = node::start_peer(cfg)
-                .await
-                .with_context(|| format!("joining the swarm into {}", dir.display()))?;
-            eprintln!(
-                "peer mirroring into {} (serving at {}, status: GET {}/status)",
-                dir.display(),
-                peer.advertise,
-                peer.advertise
-            );
-            let mut bar = ProgressBar::new();
-            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            // Once joined, a lost master (restarted, network cut) is waited for: the peer keeps
+            // what it has and rejoins. A first join that fails is the user's to fix.
+            let mut joined_once = false;
             loop {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {
-                        bar.finish();
-                        peer.stop();
-                        return Ok(());
+                let peer = match node::start_peer(cfg.clone()).await {
+                    Ok(peer) => peer,
+                    Err(e) if joined_once && lost_master(&e) => {
+                        eprintln!("cannot reach the master ({e}); retrying in 5 s");
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        continue;
                     }
-                    _ = tick.tick() => {
-                        if peer.is_finished() {
-                            break;
+                    Err(e) => {
+                        return Err(e)
+                            .with_context(|| format!("joining the swarm into {}", dir.display()));
+                    }
+                };
+                joined_once = true;
+                eprintln!(
+                    "peer mirroring into {} (serving at {}, status: GET {}/status)",
+                    dir.display(),
+                    peer.advertise,
+                    peer.advertise
+                );
+                let mut bar = ProgressBar::new();
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {
+                            bar.finish();
+                            peer.stop();
+                            return Ok(());
                         }
-                        let s = peer.status();
-                        bar.draw(s.bytes_held, s.bytes.max(1), &format!("{}, {} transfers", s.state, s.transfers));
+                        _ = tick.tick() => {
+                            if peer.is_finished() {
+                                break;
+                            }
+                            let s = peer.status();
+                            bar.draw(s.bytes_held, s.bytes.max(1), &format!("{}, {} transfers", s.state, s.transfers));
+                        }
                     }
                 }
+                bar.finish();
+                match peer.wait().await {
+                    Ok(()) => {
+                        eprintln!("{} is in sync with the master", dir.display());
+                        return Ok(());
+                    }
+                    Err(e) if lost_master(&e) => {
+                        eprintln!("{e}; rejoining in 2 s");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    Err(e) => return Err(e).context("peer stopped"),
+                }
             }
-            bar.finish();
-            peer.wait().await.context("peer stopped")?;
-            eprintln!("{} is in sync with the master", dir.display());
-            Ok(())
         }
     }
+}
+
+/// The master went away or cannot be reached, as opposed to refusing this peer.
+fn lost_master(e: &dailies_swarm::node::Error) -> bool {
+    use dailies_swarm::node::Error;
+    matches!(e, Error::MasterGone | Error::Connect(_))
 }
 
 /// One line on stderr, redrawn in place, only when stderr is a terminal.
