@@ -38,6 +38,8 @@ use crate::state::{Failure, PeerId, Slots, SwarmState, TransferId};
 
 /// The master is node 0 in the planner's state.
 const SOURCE: PeerId = PeerId(0);
+/// A peer that sent nothing, not even a pong, for this long is gone.
+const PEER_SILENCE: Duration = Duration::from_secs(60);
 /// How often the planner runs even without news (deadlines) and the status is refreshed.
 const TICK: Duration = Duration::from_millis(200);
 
@@ -377,35 +379,49 @@ async fn session(mut socket: WebSocket, events: mpsc::UnboundedSender<Event>) {
     let span = tracing::info_span!("peer", %peer, url = %advertise);
     async {
         tracing::info!("peer joined");
+        let mut ping = tokio::time::interval(crate::node::PING_EVERY);
+        let mut last_seen = Instant::now();
         loop {
             tokio::select! {
+                _ = ping.tick() => {
+                    if last_seen.elapsed() > PEER_SILENCE {
+                        tracing::warn!("peer silent for too long; dropping it");
+                        break;
+                    }
+                    if socket.send(Message::Ping(axum::body::Bytes::new())).await.is_err() {
+                        break;
+                    }
+                }
                 out = rx.recv() => match out {
                     Some(msg) => if !send(&mut socket, &msg).await { break },
                     None => break,
                 },
-                inc = socket.next() => match inc {
-                    Some(Ok(Message::Text(t))) => match protocol::decode::<ToMaster>(&t) {
-                        Ok(msg) => {
-                            if events.send(Event::Message { peer, session, msg }).is_err() {
+                inc = socket.next() => {
+                    last_seen = Instant::now();
+                    match inc {
+                        Some(Ok(Message::Text(t))) => match protocol::decode::<ToMaster>(&t) {
+                            Ok(msg) => {
+                                if events.send(Event::Message { peer, session, msg }).is_err() {
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                refuse(&mut socket, e.to_string()).await;
                                 break;
                             }
-                        }
-                        Err(e) => {
-                            refuse(&mut socket, e.to_string()).await;
+                        },
+                        Some(Ok(Message::Binary(_))) => {
+                            refuse(&mut socket, "binary messages are not part of the protocol".into()).await;
                             break;
                         }
-                    },
-                    Some(Ok(Message::Binary(_))) => {
-                        refuse(&mut socket, "binary messages are not part of the protocol".into()).await;
-                        break;
+                        Some(Ok(Message::Close(_))) | None => break,
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "peer connection broke");
+                            break;
+                        }
                     }
-                    Some(Ok(Message::Close(_))) | None => break,
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "peer connection broke");
-                        break;
-                    }
-                },
+                }
             }
         }
         tracing::info!("peer left");

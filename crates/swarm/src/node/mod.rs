@@ -25,6 +25,9 @@ pub use limiter::parse_bandwidth;
 pub use master::{MasterConfig, MasterHandle, MasterStatus, start_master};
 pub use peer::{PeerConfig, PeerHandle, PeerStatus, start_peer};
 
+/// How often the master pings each peer, so either side notices a silent death of the other.
+const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeError> {
     let listen_err = |cause| NodeError::Listen {
         addr: addr.to_string(),

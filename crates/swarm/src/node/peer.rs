@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -280,22 +281,30 @@ async fn join(
 
 async fn next_message(socket: &mut Socket) -> Result<ToPeer, NodeError> {
     loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(t))) => return protocol::decode(&t),
-            Some(Ok(Message::Binary(_))) => {
-                return Err(NodeError::Protocol("binary message from the master".into()));
-            }
-            Some(Ok(Message::Close(_))) | None => return Err(NodeError::MasterGone),
-            Some(Ok(_)) => {}
-            Some(Err(tungstenite::Error::Capacity(e))) => {
-                return Err(NodeError::Protocol(format!(
-                    "message from the master too large: {e}"
-                )));
-            }
-            Some(Err(e)) => return Err(NodeError::Connect(e.to_string())),
+        if let Some(msg) = next_frame(socket).await? {
+            return Ok(msg);
         }
     }
 }
+
+/// One frame from the master: a message, or `None` for a ping or pong (answered by the library).
+async fn next_frame(socket: &mut Socket) -> Result<Option<ToPeer>, NodeError> {
+    match socket.next().await {
+        Some(Ok(Message::Text(t))) => protocol::decode(&t).map(Some),
+        Some(Ok(Message::Binary(_))) => {
+            Err(NodeError::Protocol("binary message from the master".into()))
+        }
+        Some(Ok(Message::Close(_))) | None => Err(NodeError::MasterGone),
+        Some(Ok(_)) => Ok(None),
+        Some(Err(tungstenite::Error::Capacity(e))) => Err(NodeError::Protocol(format!(
+            "message from the master too large: {e}"
+        ))),
+        Some(Err(e)) => Err(NodeError::Connect(e.to_string())),
+    }
+}
+
+/// The master pings every [`super::PING_EVERY`]; this long without a frame means it is gone.
+const MASTER_SILENCE: Duration = Duration::from_secs(60);
 
 enum FetchEvent {
     Progress {
@@ -334,13 +343,19 @@ const MAX_PARTIALS: usize = 16;
 impl Core {
     async fn run(mut self, mut socket: Socket) -> Result<(), NodeError> {
         let (tx, mut rx) = mpsc::unbounded_channel::<FetchEvent>();
+        let mut last_seen = tokio::time::Instant::now();
         let result = loop {
             let step = tokio::select! {
-                msg = next_message(&mut socket) => match msg {
-                    Ok(msg) => self.on_master(msg, &mut socket, &tx).await,
-                    Err(e) => Err(e),
-                },
+                frame = next_frame(&mut socket) => {
+                    last_seen = tokio::time::Instant::now();
+                    match frame {
+                        Ok(Some(msg)) => self.on_master(msg, &mut socket, &tx).await,
+                        Ok(None) => Ok(false),
+                        Err(e) => Err(e),
+                    }
+                }
                 Some(ev) = rx.recv() => self.on_fetch(ev, &mut socket).await.map(|()| false),
+                _ = tokio::time::sleep_until(last_seen + MASTER_SILENCE) => Err(NodeError::MasterGone),
             };
             match step {
                 Ok(true) => break Ok(()),
