@@ -72,3 +72,34 @@ pub fn parse_base_url(url: &str) -> Result<&str, NodeError> {
     }
     Ok(host)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_advertised_address_is_given_or_the_listen_address_never_a_guess() {
+        let any: SocketAddr = "0.0.0.0:7700".parse().unwrap();
+        let lo: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let bound: SocketAddr = "127.0.0.1:4242".parse().unwrap();
+        let err = check_advertise(None, any, any).unwrap_err();
+        assert!(err.to_string().contains("--advertise"), "{err}");
+        assert_eq!(
+            check_advertise(None, lo, bound).unwrap(),
+            "http://127.0.0.1:4242"
+        );
+        assert_eq!(
+            check_advertise(Some("http://10.0.0.5:7700/"), any, any).unwrap(),
+            "http://10.0.0.5:7700"
+        );
+        for bad in [
+            "10.0.0.5:7700",
+            "https://x:1",
+            "http://",
+            "http://a/b",
+            "http://u@h:1",
+        ] {
+            assert!(check_advertise(Some(bad), any, any).is_err(), "{bad}");
+        }
+    }
+}
