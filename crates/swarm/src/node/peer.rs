@@ -303,7 +303,7 @@ async fn next_frame(socket: &mut Socket) -> Result<Option<ToPeer>, NodeError> {
     }
 }
 
-/// The master pings every [`super::PING_EVERY`]; this long without a frame means it is gone.
+/// The master pings every 15 s; this long without a frame means it is gone.
 const MASTER_SILENCE: Duration = Duration::from_secs(60);
 
 enum FetchEvent {
