@@ -123,6 +123,63 @@ pub enum SwarmCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// Share a folder with the swarm: plan who fetches which chunk from whom, serve chunks.
+    /// The folder is only read; changes are published to the peers as they happen.
+    Master {
+        /// The folder to mirror.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Address to listen on (WebSocket control, chunks, /status).
+        #[arg(long, default_value = "0.0.0.0:7700")]
+        listen: SocketAddr,
+        /// The swarm's shared secret; generated and printed when not given.
+        #[arg(long, env = "DAILIES_SWARM_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// URL peers reach this node at, e.g. http://10.0.0.5:7700 (default: the listen
+        /// address, when it is not 0.0.0.0 or ::).
+        #[arg(long)]
+        advertise: Option<String>,
+        /// Upload limit with its unit, e.g. 50MB/s or 400Mbit/s.
+        #[arg(long)]
+        up_limit: Option<String>,
+        /// Chunk size, e.g. 32MiB.
+        #[arg(long, default_value = "32MiB")]
+        chunk_size: String,
+        /// How often the folder is rescanned for changes, e.g. 2s.
+        #[arg(long, default_value = "2s")]
+        rescan_every: String,
+        /// Keep chunk hashes in this file (outside --dir) so a restart only rehashes changed files.
+        #[arg(long, value_name = "FILE")]
+        hash_cache: Option<PathBuf>,
+    },
+    /// Mirror a master's folder into --dir (one way: anything else in --dir is removed) and
+    /// serve the chunks received to other peers.
+    Peer {
+        /// The master's URL, e.g. http://10.0.0.5:7700.
+        #[arg(long)]
+        master: String,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, env = "DAILIES_SWARM_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Address to listen on for other peers' chunk requests.
+        #[arg(long, default_value = "0.0.0.0:7701")]
+        listen: SocketAddr,
+        /// URL other peers reach this node at (default: the listen address, when it is not
+        /// 0.0.0.0 or ::).
+        #[arg(long)]
+        advertise: Option<String>,
+        /// Upload limit with its unit, e.g. 50MB/s or 400Mbit/s.
+        #[arg(long)]
+        up_limit: Option<String>,
+        /// Download limit with its unit.
+        #[arg(long)]
+        down_limit: Option<String>,
+        /// Exit once every peer holds the whole folder (otherwise keep following the master).
+        #[arg(long)]
+        exit_when_synced: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

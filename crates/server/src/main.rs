@@ -71,6 +71,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         return commands::swarm::simulate_command(&args);
     }
+    if let Command::Swarm(cmd) = cli.command {
+        return commands::swarm::network_command(cmd).await;
+    }
     let config = Config::load(&cli.overrides())?;
     match cli.command {
         Command::Upload { .. } | Command::Swarm(_) => unreachable!("handled above"),

@@ -2,9 +2,9 @@
 //! central planner tells each peer which chunk to fetch from which other peer, so one folder
 //! reaches many machines in little more than the time the network allows.
 //!
-//! This crate holds the parts that need no network: manifests and their hash cache, the planner
-//! (pure and deterministic) and a discrete-event simulator to measure it against the
-//! theoretical bound. No database, no HTTP framework.
+//! Manifests and their hash cache, the planner (pure and deterministic) and a discrete-event
+//! simulator to measure it against the theoretical bound need no network; [`node`] runs the same
+//! planner over the network (master and peers). No database.
 
 mod bound;
 mod chunk_hash;
@@ -13,6 +13,7 @@ mod error;
 mod fair_share;
 mod hash_cache;
 mod manifest;
+pub mod node;
 mod planner;
 mod rates;
 mod rel_path;
