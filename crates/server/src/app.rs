@@ -30,6 +30,8 @@ pub struct App {
     pub node_id: Arc<str>,
     /// The BitTorrent tracker for this server's torrents ([`crate::torrents::tracker`]).
     pub tracker: Arc<dailies_torrent::tracker::Tracker>,
+    /// The swarm master serving `media/`, when `swarm_listen` is set (`serve` only).
+    pub swarm: Arc<std::sync::OnceLock<dailies_swarm::node::MasterHandle>>,
     /// The installed ffmpeg's encoders, probed on first use.
     encoders: Arc<tokio::sync::OnceCell<Arc<dailies_media::Encoders>>>,
 }
@@ -76,6 +78,7 @@ impl App {
             tracker: Arc::new(crate::torrents::tracker::new_tracker()),
             node_id: crate::ids::new_id().into(),
             metrics: Arc::default(),
+            swarm: Arc::default(),
         })
     }
 }

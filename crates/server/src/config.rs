@@ -87,7 +87,18 @@ pub struct Config {
     pub tracker: bool,
     /// Make torrents v1 only (every client reads them) or hybrid v1+v2 (`"hybrid"`).
     pub torrent_version: TorrentVersionSetting,
+    /// Serve the library (`media/`) as a swarm master on this address, so review stations can
+    /// mirror it with `dailies swarm peer`; empty = off.
+    pub swarm_listen: String,
+    /// The swarm's shared secret (at least 16 characters); required with `swarm_listen`.
+    pub swarm_token: String,
+    /// The swarm master's URL as peers reach it; empty = `http://` + `swarm_listen` (which
+    /// must then be a specific address).
+    pub swarm_advertise: String,
 }
+
+/// Shortest swarm token accepted: guessing it must be out of reach.
+const MIN_SWARM_TOKEN: usize = 16;
 
 /// Which torrents the server makes (see [`dailies_torrent::TorrentVersion`]).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -135,6 +146,9 @@ impl Default for Config {
             torrents: true,
             tracker: true,
             torrent_version: TorrentVersionSetting::V1,
+            swarm_listen: String::new(),
+            swarm_token: String::new(),
+            swarm_advertise: String::new(),
         }
     }
 }
@@ -239,6 +253,28 @@ impl Config {
         Ok(config)
     }
 
+    /// Where the swarm master listens, if it is on (checked with its token).
+    pub fn swarm_address(&self) -> Result<Option<SocketAddr>> {
+        if self.swarm_listen.is_empty() {
+            return Ok(None);
+        }
+        let addr: SocketAddr = self.swarm_listen.parse().with_context(|| {
+            format!(
+                "swarm_listen '{}' is not an address like 0.0.0.0:7700",
+                self.swarm_listen
+            )
+        })?;
+        if self.swarm_token.chars().count() < MIN_SWARM_TOKEN
+            || !self.swarm_token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            bail!(
+                "swarm_listen needs swarm_token: at least {MIN_SWARM_TOKEN} visible ASCII characters, \
+                 no spaces (peers give it with --token)"
+            );
+        }
+        Ok(Some(addr))
+    }
+
     fn validate(&self) -> Result<()> {
         for (name, e) in &self.encoders {
             if name.is_empty()
@@ -298,6 +334,7 @@ impl Config {
         if !self.public_url.is_empty() {
             check_public_url(&self.public_url)?;
         }
+        self.swarm_address()?;
         Ok(())
     }
 

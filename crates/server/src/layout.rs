@@ -9,6 +9,7 @@
 //!                   comments/ (drawings)
 //!   rejected/       files that could not be ingested, each with NAME.reason.txt beside it
 //!   trash/          deleted videos until they are purged
+//!   swarm-hashes.json  chunk hashes of media/ when it is served as a swarm master
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,10 @@ impl Layout {
     }
     pub fn trash(&self) -> PathBuf {
         self.root.join("trash")
+    }
+    /// The swarm master's chunk hashes, kept between runs (beside `media/`, which it serves).
+    pub fn swarm_hash_cache(&self) -> PathBuf {
+        self.root.join("swarm-hashes.json")
     }
 
     /// The folder of one video. Only ids we generated are accepted, so a request can never

@@ -41,4 +41,4 @@ pub use scenario::{
 };
 pub use simulator::{SimReport, simulate};
 pub use state::{ChunkMeta, Failure, Peer, PeerId, Slots, SwarmState, Transfer, TransferId};
-pub use table::render_table;
+pub use table::{holding_bar, render_table};

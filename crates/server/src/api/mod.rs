@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod nodes;
+pub mod swarm;
 pub mod thumbnails;
 pub mod torrents;
 pub mod videos;
@@ -42,6 +43,7 @@ pub fn router(app: App) -> Router {
         .route("/", get(index))
         .route("/jobs", get(jobs_page))
         .route("/nodes", get(nodes_page))
+        .route("/swarm", get(swarm_page))
         .route("/watch/{id}", get(watch_page))
         .route("/{script}", get(script))
         .route("/api/me", get(auth::me))
@@ -50,6 +52,7 @@ pub fn router(app: App) -> Router {
         .merge(videos::routes())
         .merge(jobs::routes())
         .merge(nodes::routes())
+        .merge(swarm::routes())
         .merge(encodes::routes())
         .merge(thumbnails::routes())
         .merge(torrents::routes())
@@ -75,6 +78,10 @@ async fn nodes_page() -> Html<&'static str> {
     Html(include_str!("../web/nodes.html"))
 }
 
+async fn swarm_page() -> Html<&'static str> {
+    Html(include_str!("../web/swarm.html"))
+}
+
 /// The player page; the video's id is read by the page from its own address.
 async fn watch_page() -> Html<&'static str> {
     Html(include_str!("../web/watch.html"))
@@ -87,6 +94,7 @@ async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Respo
         "jobs.js" => include_str!("../web/jobs.js"),
         "live.js" => include_str!("../web/live.js"),
         "nodes.js" => include_str!("../web/nodes.js"),
+        "swarm.js" => include_str!("../web/swarm.js"),
         "session.js" => include_str!("../web/session.js"),
         "watch.js" => include_str!("../web/watch.js"),
         "comments_panel.js" => include_str!("../web/comments_panel.js"),

@@ -88,6 +88,10 @@ pub async fn serve(app: App) -> Result<()> {
             app.config.public_base()
         );
     }
+    if let Some(master) = start_swarm_master(&app).await? {
+        // Set once, before the API answers: `/api/swarm` reads it.
+        let _ = app.swarm.set(master);
+    }
     let mut background = tokio::task::JoinSet::new();
     background.spawn(crate::torrents::tracker::follow(
         app.clone(),
@@ -155,6 +159,24 @@ pub async fn serve(app: App) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The library as a swarm master (`swarm_listen`): review stations mirror `media/` with
+/// `dailies swarm peer`. Its hash cache lives beside `media/`, never inside it.
+async fn start_swarm_master(app: &App) -> Result<Option<dailies_swarm::node::MasterHandle>> {
+    let Some(listen) = app.config.swarm_address()? else {
+        return Ok(None);
+    };
+    let dir = app.layout.media();
+    let mut cfg = dailies_swarm::node::MasterConfig::new(&dir, listen, &app.config.swarm_token);
+    cfg.advertise = Some(app.config.swarm_advertise.clone()).filter(|a| !a.is_empty());
+    cfg.hash_cache = Some(app.layout.swarm_hash_cache());
+    let master = dailies_swarm::node::start_master(cfg)
+        .await
+        .with_context(|| format!("cannot start the swarm master on {listen}"))?;
+    tracing::info!(advertise = %master.advertise, dir = %dir.display(), "swarm master serving the library");
+    println!("swarm master for the library at {}", master.advertise);
+    Ok(Some(master))
 }
 
 /// Job workers only, for extra machines.

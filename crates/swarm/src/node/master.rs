@@ -106,7 +106,13 @@ pub struct PeerReport {
     pub bytes_held: u64,
     pub complete: bool,
     pub banned: bool,
+    /// The peer's chunks in at most [`CHUNK_MAP_COLUMNS`] characters (see
+    /// [`crate::holding_bar`]), for a nodes × chunks picture.
+    pub chunk_map: String,
 }
+
+/// Width of [`PeerReport::chunk_map`].
+pub const CHUNK_MAP_COLUMNS: usize = 120;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedPeer {
@@ -773,6 +779,10 @@ impl Core {
                     bytes_held: p.map_or(0, |p| p.has.iter().map(|c| sizes[c]).sum()),
                     complete: p.is_some_and(|p| p.is_complete()),
                     banned: p.is_some_and(|p| p.corrupt_served >= self.cfg.planner.max_corrupt),
+                    chunk_map: p.map_or_else(String::new, |p| {
+                        let n = sizes.len();
+                        crate::holding_bar(p, n, n.clamp(1, CHUNK_MAP_COLUMNS))
+                    }),
                 }
             })
             .collect();
