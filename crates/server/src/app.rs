@@ -30,6 +30,8 @@ pub struct App {
     pub node_id: Arc<str>,
     /// The BitTorrent tracker for this server's torrents ([`crate::torrents::tracker`]).
     pub tracker: Arc<dailies_torrent::tracker::Tracker>,
+    /// Failed sign-ins per address and per user name ([`crate::api::login_limit`]).
+    pub login_limit: Arc<crate::api::login_limit::LoginLimit>,
     /// The installed ffmpeg's encoders, probed on first use.
     encoders: Arc<tokio::sync::OnceCell<Arc<dailies_media::Encoders>>>,
 }
@@ -76,6 +78,7 @@ impl App {
             tracker: Arc::new(crate::torrents::tracker::new_tracker()),
             node_id: crate::ids::new_id().into(),
             metrics: Arc::default(),
+            login_limit: Arc::default(),
         })
     }
 }

@@ -87,6 +87,11 @@ pub struct Config {
     pub tracker: bool,
     /// Make torrents v1 only (every client reads them) or hybrid v1+v2 (`"hybrid"`).
     pub torrent_version: TorrentVersionSetting,
+    /// Reverse proxies (CIDR blocks, `"127.0.0.1/32"`) whose `X-Remote-User-*` headers are
+    /// believed; the headers from any other address are ignored. Empty = no proxy sign-in.
+    pub trusted_proxies: Vec<String>,
+    /// How long a browser session lasts after signing in.
+    pub session_days: f64,
 }
 
 /// Which torrents the server makes (see [`dailies_torrent::TorrentVersion`]).
@@ -135,6 +140,8 @@ impl Default for Config {
             torrents: true,
             tracker: true,
             torrent_version: TorrentVersionSetting::V1,
+            trusted_proxies: Vec::new(),
+            session_days: 30.0,
         }
     }
 }
@@ -297,6 +304,16 @@ impl Config {
         }
         if !self.public_url.is_empty() {
             check_public_url(&self.public_url)?;
+        }
+        for p in &self.trusted_proxies {
+            if crate::api::proxy::Cidr::parse(p).is_none() {
+                bail!(
+                    "trusted_proxies: '{p}' is not an address block like \"127.0.0.1/32\" or \"::1/128\""
+                );
+            }
+        }
+        if !(self.session_days.is_finite() && self.session_days > 0.0) {
+            bail!("session_days must be a positive number of days");
         }
         Ok(())
     }

@@ -2,13 +2,18 @@
 //! the static page asks who is calling ([`auth::Caller`]); media files go through the same
 //! checks as the JSON.
 
+pub mod access;
+pub mod accounts;
 pub mod auth;
 pub mod comments;
 pub mod encodes;
 pub mod error;
 pub mod files;
 pub mod jobs;
+pub mod login_limit;
 pub mod nodes;
+pub mod proxy;
+pub mod shares;
 pub mod thumbnails;
 pub mod torrents;
 pub mod videos;
@@ -44,6 +49,8 @@ pub fn router(app: App) -> Router {
         .route("/{script}", get(script))
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
+        .merge(accounts::routes())
+        .merge(shares::routes())
         .merge(videos::routes())
         .merge(jobs::routes())
         .merge(nodes::routes())
