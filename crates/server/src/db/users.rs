@@ -275,6 +275,22 @@ pub async fn upsert_external(
             is_admin,
         });
     }
+    // A local account of that name not yet tied to the proxy (the first-start admin, users
+    // made before the proxy was set up) becomes that person's: the trusted proxy is the
+    // authority on names.
+    let adopted = sqlx::query(
+        "UPDATE users SET external_id = $1, is_admin = $2 WHERE name = $3 AND external_id IS NULL",
+    )
+    .bind(external_id)
+    .bind(i64::from(is_admin))
+    .bind(name)
+    .execute(&db.pool)
+    .await?;
+    if adopted.rows_affected() == 1 {
+        return by_name(db, name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("user '{name}' vanished"));
+    }
     let user = User {
         id: ids::new_id(),
         name: name.to_owned(),
@@ -300,7 +316,7 @@ pub async fn upsert_external(
                 .await?;
             match row {
                 Some(r) => user_from_row(&r),
-                None => bail!("a local user named '{name}' already exists"),
+                None => bail!("another proxy user is already named '{name}'"),
             }
         }
         Err(e) => Err(e.into()),
