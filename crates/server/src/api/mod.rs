@@ -1,6 +1,7 @@
-//! The HTTP API and the web page. Every route except `/api/health`, the OpenAPI document and
-//! the static page asks who is calling ([`auth::Caller`]); media files go through the same
-//! checks as the JSON.
+//! The HTTP API and the web pages. Every route except `/api/health`, the OpenAPI document, the
+//! static pages, sign-in and the tracker asks who is calling ([`auth::Caller`] for signed-in
+//! users, [`access::Requester`] where share-link holders may come too); media files go
+//! through the same checks as the JSON, decided in [`access`].
 
 pub mod access;
 pub mod accounts;
@@ -46,6 +47,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/jobs", get(jobs_page))
+        .route("/admin", get(admin_page))
         .route("/{script}", get(script))
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
@@ -75,10 +77,16 @@ async fn jobs_page() -> Html<&'static str> {
     Html(include_str!("../web/jobs.html"))
 }
 
+/// Users and tokens; the page itself is public, what it shows comes from the API's checks.
+async fn admin_page() -> Html<&'static str> {
+    Html(include_str!("../web/admin.html"))
+}
+
 /// The page's scripts, embedded in the binary; any other name is 404.
 async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     let body = match name.as_str() {
         "app.js" => include_str!("../web/app.js"),
+        "admin.js" => include_str!("../web/admin.js"),
         "jobs.js" => include_str!("../web/jobs.js"),
         "live.js" => include_str!("../web/live.js"),
         "session.js" => include_str!("../web/session.js"),

@@ -53,16 +53,19 @@ pub async fn connect(
     State(app): State<App>,
     caller: Requester,
     query: Result<Query<ConnectQuery>, QueryRejection>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    // Who is asking is answered before whether the request is a proper upgrade, so a stranger
+    // learns nothing from the difference.
     if caller.is_anonymous() {
         return Err(ApiError::Unauthorized);
     }
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let filter = subscription(&app, &caller, q.video.as_deref(), q.kind.as_deref()).await?;
     if q.since.is_some_and(|n| n < 0) {
         return Err(ApiError::BadRequest("since must be an event id".into()));
     }
+    let upgrade = upgrade.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let span = tracing::info_span!("ws", user = %caller.name());
     Ok(upgrade
         .max_message_size(MAX_MESSAGE)

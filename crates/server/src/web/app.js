@@ -1,17 +1,11 @@
 // The library page: lists the caller's videos, shows live processing state, scrubs through the
-// sprite sheet on hover and plays a ready video. Media is fetched with the bearer token, so no
-// file is ever reachable without it. The page follows the event stream and redraws when a
-// video or its processing changes.
-import { api, setToken, token } from "./session.js";
+// sprite sheet on hover and plays a ready video. Media elements load their files directly:
+// the session cookie (or the share link's token, through mediaUrl) goes with them. The page
+// follows the event stream and redraws when a video or its processing changes.
+import { api, mediaUrl, ready } from "./session.js";
 import { follow } from "./live.js";
 
 const $ = (sel) => document.querySelector(sel);
-const blobs = new Map();
-
-async function blobUrl(path) {
-  if (!blobs.has(path)) blobs.set(path, api(path).then((r) => r.blob()).then((b) => URL.createObjectURL(b)));
-  return blobs.get(path);
-}
 
 function fmtDuration(s) {
   if (s == null) return "";
@@ -19,8 +13,8 @@ function fmtDuration(s) {
   return `${m}:${String(sec).padStart(2, "0")}`;
 }
 
-// The magnet link opens the visitor's BitTorrent client; the .torrent is fetched with the token
-// (like every file here) and saved under the video's name.
+// The magnet link opens the visitor's BitTorrent client; the .torrent downloads under the
+// video's name.
 function torrentLinks(v) {
   const span = document.createElement("span");
   span.className = "torrent";
@@ -29,17 +23,9 @@ function torrentLinks(v) {
   magnet.textContent = "magnet";
   magnet.title = "Open in a BitTorrent client";
   const file = document.createElement("a");
-  file.href = "#";
+  file.href = mediaUrl(v.torrent_url);
+  file.download = `${v.title}.torrent`;
   file.textContent = ".torrent";
-  file.addEventListener("click", async (e) => {
-    e.preventDefault();
-    const blob = await (await api(v.torrent_url)).blob();
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `${v.title}.torrent`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-  });
   span.append(magnet, " ", file);
   return span;
 }
@@ -62,11 +48,11 @@ function card(v) {
   }
   if (v.magnet_uri) sub.append(" · ", torrentLinks(v));
   const thumb = el.querySelector(".thumb");
-  if (v.poster_url) blobUrl(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
+  if (v.poster_url) thumb.style.backgroundImage = `url("${mediaUrl(v.poster_url)}")`;
   if (v.sprite_url && v.sprite) {
     const scrub = el.querySelector(".scrub");
     const g = v.sprite;
-    blobUrl(v.sprite_url).then((u) => { scrub.style.backgroundImage = `url(${u})`; }).catch(() => {});
+    scrub.style.backgroundImage = `url("${mediaUrl(v.sprite_url)}")`;
     thumb.addEventListener("mousemove", (e) => {
       const r = thumb.getBoundingClientRect();
       const i = Math.min(g.count - 1, Math.floor(((e.clientX - r.left) / r.width) * g.count));
@@ -77,10 +63,10 @@ function card(v) {
   }
   if (v.media_url) {
     thumb.style.cursor = "pointer";
-    thumb.addEventListener("click", async () => {
+    thumb.addEventListener("click", () => {
       const player = $("#player");
       player.hidden = false;
-      player.src = await blobUrl(v.media_url);
+      player.src = mediaUrl(v.media_url);
       player.play();
     });
   }
@@ -88,7 +74,10 @@ function card(v) {
 }
 
 async function refresh() {
-  if (!token) return;
+  if (!(await ready)) {
+    $("#msg").textContent = "Sign in to see your library.";
+    return;
+  }
   try {
     const { items } = await (await api("/api/videos?limit=200")).json();
     $("#msg").textContent = items.length ? "" : "No videos yet. Copy a file into data/incoming/<user>/ to add one.";
@@ -98,11 +87,6 @@ async function refresh() {
   }
 }
 
-$("#login").addEventListener("submit", (e) => {
-  e.preventDefault();
-  setToken($("#token").value.trim());
-  refresh();
-});
 refresh();
 
 // Redraw on changes, at most a few times a second; progress moves the bars in place.
@@ -110,7 +94,7 @@ let pending = null;
 function soon() {
   if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 300);
 }
-follow("", (e) => {
+if (await ready) follow("", (e) => {
   // Encodes and thumbnails change nothing in the library.
   if (e.data && e.data.kind && e.data.kind !== "process") return;
   if (e.kind === "job.progress") {
