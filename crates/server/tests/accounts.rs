@@ -863,6 +863,29 @@ fn share_links_view_comment_revoke_expire() {
             .any(|s| s["id"] == view_id && s["revoked_at"].is_i64())
     );
 
+    // Alice owns a video, so she cannot be deleted out from under it.
+    let admin = bearer(&server.admin_token);
+    let alice_id = call(
+        "GET",
+        &url(&server, "/api/me"),
+        &[("Authorization", &a)],
+        None,
+    )
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        call(
+            "DELETE",
+            &url(&server, &format!("/api/users/{alice_id}")),
+            &[("Authorization", &admin)],
+            None
+        )
+        .status,
+        409
+    );
+
     // Expired: the same.
     assert_eq!(call("GET", &show, &ch, None).status, 200);
     server.sql("UPDATE shares SET expires_at = 1 WHERE access = 'comment'");
