@@ -56,12 +56,18 @@ impl Requester {
     }
 }
 
+/// Whether a user manages what this owner owns (videos, their jobs and requests): the owner
+/// and administrators.
+pub fn user_manages(user: &User, owner_id: &str) -> bool {
+    user.is_admin || user.id == owner_id
+}
+
 /// The one decision: the requester's right on a video, `None` when they may not even see it.
 pub fn right(req: &Requester, video: &Video) -> Option<Right> {
     let by_user = req
         .user
         .as_ref()
-        .filter(|u| u.is_admin || u.id == video.owner_id)
+        .filter(|u| user_manages(u, &video.owner_id))
         .map(|_| Right::Manage);
     let by_share = req
         .share
@@ -76,9 +82,7 @@ pub fn right(req: &Requester, video: &Video) -> Option<Right> {
 
 /// Whether the requester may see events and rows tied to a video with this owner and id.
 pub fn may_see(req: &Requester, owner_id: &str, video_id: Option<&str>) -> bool {
-    req.user
-        .as_ref()
-        .is_some_and(|u| u.is_admin || u.id == owner_id)
+    req.user.as_ref().is_some_and(|u| user_manages(u, owner_id))
         || req
             .share
             .as_ref()

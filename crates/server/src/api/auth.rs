@@ -76,7 +76,7 @@ impl Caller {
     /// Owners see their own videos; admins see everyone's. (Share links are decided in
     /// [`crate::api::access`].)
     pub fn may_see(&self, owner_id: &str) -> bool {
-        self.0.is_admin || self.0.id == owner_id
+        crate::api::access::user_manages(&self.0, owner_id)
     }
 }
 
