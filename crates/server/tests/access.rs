@@ -690,6 +690,38 @@ fn every_route_answers_every_requester_as_the_rule_says() {
     };
     let (_, view_token) = share("view");
     let (_, comment_token) = share("comment");
+    // Live events: a share link's holder hears about its video only. Alice comments on another
+    // of her videos first; the holder's first event is the comment on the shared one.
+    let (status, stream) = common::sse::sse(
+        &server,
+        "",
+        &format!("kind=comment.*&share={view_token}"),
+        None,
+    );
+    assert_eq!(status, 200);
+    let mut stream = stream.unwrap();
+    api(
+        "POST",
+        &format!("/api/videos/{doomed1}/comments"),
+        &a,
+        Some(r#"{"text":"elsewhere"}"#),
+    );
+    let here = comment("here");
+    let (_, first) = stream.next();
+    assert_eq!(first["video_id"], video.as_str(), "{first}");
+    assert_eq!(first["data"]["id"], here.as_str(), "{first}");
+    let (status, _) = common::sse::sse(
+        &server,
+        "",
+        &format!("video={doomed1}&share={view_token}"),
+        None,
+    );
+    assert_eq!(
+        status, 404,
+        "another video of the owner does not exist for the holder"
+    );
+    drop(stream);
+
     let job = server.sql(&format!(
         "SELECT id FROM jobs WHERE video_id = '{video}' AND kind = 'process'"
     ));
@@ -801,6 +833,19 @@ fn every_route_answers_every_requester_as_the_rule_says() {
                     "{role:8} {} {path}: got {got}, expected {}",
                     r.method, r.expect[i]
                 ));
+            }
+            // Media elements cannot send headers: the link's token in the query must work the
+            // same on every GET (strict query parsers included).
+            if *role == "view" && r.method == "GET" {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let with_query = format!("{path}{sep}share={view_token}");
+                let got = call("GET", &format!("{}{with_query}", server.base), &[], None).status;
+                if got != r.expect[i] {
+                    wrong.push(format!(
+                        "view(?share) GET {with_query}: got {got}, expected {}",
+                        r.expect[i]
+                    ));
+                }
             }
         }
     }

@@ -38,6 +38,10 @@ pub fn routes() -> Router<App> {
 #[serde(deny_unknown_fields)]
 struct TorrentQuery {
     rendition: Option<String>,
+    /// A share link's secret; read by [`crate::api::access::Requester`], named here so the
+    /// strict query parser accepts it.
+    #[allow(dead_code)]
+    share: Option<String>,
 }
 
 fn parse_rendition(key: Option<&str>) -> Result<Rendition, ApiError> {

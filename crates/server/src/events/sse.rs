@@ -38,6 +38,10 @@ pub struct StreamQuery {
     kind: Option<String>,
     /// Resume after this event id (as `Last-Event-ID` does).
     since: Option<i64>,
+    /// A share link's secret; read by [`crate::api::access::Requester`], named here so the
+    /// strict query parser accepts it.
+    #[allow(dead_code)]
+    share: Option<String>,
 }
 
 /// The filter and resume point of a subscription, checked: unknown kinds and malformed ids are

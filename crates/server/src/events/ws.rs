@@ -47,6 +47,10 @@ pub struct ConnectQuery {
     video: Option<String>,
     kind: Option<String>,
     since: Option<i64>,
+    /// A share link's secret; read by [`crate::api::access::Requester`], named here so the
+    /// strict query parser accepts it.
+    #[allow(dead_code)]
+    share: Option<String>,
 }
 
 pub async fn connect(

@@ -102,6 +102,10 @@ pub async fn csv(
 pub struct EdlQuery {
     /// The timeline's first timecode (`HH:MM:SS:FF`).
     start: Option<String>,
+    /// A share link's secret; read by [`crate::api::access::Requester`], named here so the
+    /// strict query parser accepts it.
+    #[allow(dead_code)]
+    share: Option<String>,
 }
 
 pub async fn edl(
