@@ -895,3 +895,78 @@ fn share_links_view_comment_revoke_expire() {
         401
     );
 }
+
+/// A second API node on the same database and data dir, killed when dropped.
+struct SecondNode(std::process::Child);
+
+impl Drop for SecondNode {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_session_from_one_api_node_works_on_another() {
+    let server = Server::start("");
+    let port = common::free_port();
+    let _node = SecondNode(
+        server
+            .command()
+            .args([
+                "serve",
+                "--workers",
+                "0",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("DAILIES_WATCH_INCOMING", "false")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let other = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second node did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (ok, _, err) = server.cli(
+        &["user", "add", "hal", "--password-stdin"],
+        "hals password\n",
+    );
+    assert!(ok, "{err}");
+    let signed = login(&server, "hal", "hals password");
+    let cookie = cookie_of(&signed);
+    let csrf = signed.json()["csrf_token"].as_str().unwrap().to_owned();
+    let me = call(
+        "GET",
+        &format!("{other}/api/me"),
+        &[("Cookie", &cookie)],
+        None,
+    );
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["name"], "hal");
+    // Signing out on the second node ends the session on the first.
+    let out = call(
+        "POST",
+        &format!("{other}/api/logout"),
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        None,
+    );
+    assert_eq!(out.status, 204);
+    assert_eq!(
+        call(
+            "GET",
+            &url(&server, "/api/me"),
+            &[("Cookie", &cookie)],
+            None
+        )
+        .status,
+        401
+    );
+}
