@@ -61,10 +61,13 @@ pub struct NewComment<'a> {
 /// video: `Ok(false)` otherwise. (A deleted thread starter that is still shown takes replies.)
 pub async fn insert(db: &Db, c: &NewComment<'_>) -> Result<bool, sqlx::Error> {
     // Two statements rather than one with a NULL-able parameter: PostgreSQL cannot type a
-    // parameter that is only ever compared with NULL.
+    // parameter that is only ever compared with NULL. The time is always bound as a number
+    // (with a flag for "no time"): in `INSERT … SELECT` PostgreSQL does not take a parameter's
+    // type from the column, and a pooled connection whose first insert bound a NULL time kept
+    // a statement that then refused a number ("incorrect binary data format").
     let base = "INSERT INTO comments (id, video_id, parent_id, author_id, author_name, text, \
                 timecode_s, drawing_file, created_at, deleted) \
-                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 0";
+                SELECT $1, $2, $3, $4, $5, $6, CASE WHEN $10 = 1 THEN $7 ELSE NULL END, $8, $9, 0";
     let sql = if c.parent_id.is_some() {
         format!(
             "{base} WHERE EXISTS (SELECT 1 FROM comments p WHERE p.id = $3 AND p.video_id = $2)"
@@ -79,9 +82,10 @@ pub async fn insert(db: &Db, c: &NewComment<'_>) -> Result<bool, sqlx::Error> {
         .bind(c.author_id)
         .bind(c.author_name)
         .bind(c.text)
-        .bind(c.timecode_s)
+        .bind(c.timecode_s.unwrap_or(0.0))
         .bind(c.drawing_file)
         .bind(now_ms())
+        .bind(i64::from(c.timecode_s.is_some()))
         .execute(&db.pool)
         .await?;
     Ok(res.rows_affected() == 1)
