@@ -24,7 +24,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/out.txt" 2> "$WORK/log.txt" &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
-TOKEN=$(grep '^dly_' "$WORK/out.txt" | tail -1)
+TOKEN=$("$BIN" token create admin --data-dir "$WORK/data" --label bench | tail -n1)
 mkdir -p "$WORK/data/incoming/admin"
 ffmpeg -v error -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$WORK/clip.mp4"
 mv "$WORK/clip.mp4" "$WORK/data/incoming/admin/clip.mp4"

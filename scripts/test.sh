@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-libtorrent and aria2: the real BitTorrent clients that crates/torrent is tested against.
 # chromium and chromium-driver: the real browser the web client's tests drive; x265: the
-# external encoder the encode tests configure.
-source scripts/deps.sh sqlite3 postgresql-client python3-libtorrent aria2 chromium chromium-driver x265
+# external encoder the encode tests configure; nginx: docs/nginx-sso.conf runs in front of the
+# server in tests/nginx_sso.rs.
+source scripts/deps.sh sqlite3 postgresql-client python3-libtorrent aria2 chromium chromium-driver x265 nginx
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 # Third-party tus clients (tuspy, tus-js-client) that the upload tests drive.

@@ -32,6 +32,8 @@ pub struct App {
     pub tracker: Arc<dailies_torrent::tracker::Tracker>,
     /// The swarm master serving `media/`, when `swarm_listen` is set (`serve` only).
     pub swarm: Arc<std::sync::OnceLock<dailies_swarm::node::MasterHandle>>,
+    /// Failed sign-ins per address and per user name ([`crate::api::login_limit`]).
+    pub login_limit: Arc<crate::api::login_limit::LoginLimit>,
     /// The installed ffmpeg's encoders, probed on first use.
     encoders: Arc<tokio::sync::OnceCell<Arc<dailies_media::Encoders>>>,
 }
@@ -79,6 +81,7 @@ impl App {
             node_id: crate::ids::new_id().into(),
             metrics: Arc::default(),
             swarm: Arc::default(),
+            login_limit: Arc::default(),
         })
     }
 }

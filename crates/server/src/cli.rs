@@ -190,7 +190,20 @@ pub enum UserCommand {
         /// Give the user administrator rights.
         #[arg(long)]
         admin: bool,
+        /// Read the user's password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
+    /// Set a user's password (read from the first line of standard input).
+    Passwd {
+        name: String,
+        /// Read the password from standard input (the only way: never on the command line,
+        /// where other users of the machine could see it).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Print a one-time login link for a user (valid 24 hours, used once).
+    LoginLink { name: String },
 }
 
 #[derive(Subcommand, Debug)]

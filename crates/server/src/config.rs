@@ -95,6 +95,11 @@ pub struct Config {
     /// The swarm master's URL as peers reach it; empty = `http://` + `swarm_listen` (which
     /// must then be a specific address).
     pub swarm_advertise: String,
+    /// Reverse proxies (CIDR blocks, `"127.0.0.1/32"`) whose `X-Remote-User-*` headers are
+    /// believed; the headers from any other address are ignored. Empty = no proxy sign-in.
+    pub trusted_proxies: Vec<String>,
+    /// How long a browser session lasts after signing in.
+    pub session_days: f64,
 }
 
 /// Shortest swarm token accepted: guessing it must be out of reach.
@@ -149,6 +154,8 @@ impl Default for Config {
             swarm_listen: String::new(),
             swarm_token: String::new(),
             swarm_advertise: String::new(),
+            trusted_proxies: Vec::new(),
+            session_days: 30.0,
         }
     }
 }
@@ -335,6 +342,16 @@ impl Config {
             check_public_url(&self.public_url)?;
         }
         self.swarm_address()?;
+        for p in &self.trusted_proxies {
+            if crate::api::proxy::Cidr::parse(p).is_none() {
+                bail!(
+                    "trusted_proxies: '{p}' is not an address block like \"127.0.0.1/32\" or \"::1/128\""
+                );
+            }
+        }
+        if !(self.session_days.is_finite() && self.session_days > 0.0) {
+            bail!("session_days must be a positive number of days");
+        }
         Ok(())
     }
 

@@ -15,4 +15,5 @@ pub mod jobs;
 pub mod layout;
 pub mod metrics;
 pub mod node;
+pub mod passwords;
 pub mod torrents;

@@ -87,8 +87,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker { listen, .. } => {
             commands::serve::worker_only(App::open(config).await?, listen).await
         }
-        Command::User(UserCommand::Add { name, admin }) => {
-            commands::users::add_user(&App::open(config).await?, &name, admin).await
+        Command::User(UserCommand::Add {
+            name,
+            admin,
+            password_stdin,
+        }) => {
+            commands::users::add_user(&App::open(config).await?, &name, admin, password_stdin).await
+        }
+        Command::User(UserCommand::Passwd { name, .. }) => {
+            commands::users::passwd(&App::open(config).await?, &name).await
+        }
+        Command::User(UserCommand::LoginLink { name }) => {
+            commands::users::login_link(&App::open(config).await?, &name).await
         }
         Command::Token(TokenCommand::Create { name, label }) => {
             commands::users::create_token(&App::open(config).await?, &name, &label).await

@@ -423,7 +423,18 @@ fn openapi_document_describes_the_routes() {
     assert_eq!(doc["openapi"], "3.1.0");
     for path in [
         "/api/health",
+        "/api/login",
+        "/api/logout",
         "/api/me",
+        "/api/me/password",
+        "/api/tokens",
+        "/api/tokens/{id}",
+        "/api/users",
+        "/api/users/{id}",
+        "/login/once/{code}",
+        "/api/videos/{id}/shares",
+        "/api/shares/{id}",
+        "/s/{token}",
         "/api/videos",
         "/api/videos/{id}",
         "/api/videos/{id}/media",

@@ -284,9 +284,14 @@ fn first_start_makes_an_administrator_even_when_users_exist() {
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Created the administrator 'admin'"), "{text}");
-    let token = text.lines().find(|l| l.starts_with("dly_")).unwrap();
+    let link = text
+        .lines()
+        .find(|l| l.contains("/login/once/"))
+        .unwrap_or_else(|| panic!("a one-time login link: {text}"));
     assert!(
-        text.contains(&format!("/#token={token}")),
-        "a sign-in link: {text}"
+        link.trim()
+            .starts_with(&format!("http://127.0.0.1:{port}/login/once/")),
+        "{link}"
     );
+    assert!(!text.contains("dly_"), "no API token is printed: {text}");
 }

@@ -203,7 +203,7 @@ fn a_comment_lives_from_drawing_to_thread_and_others_watching_see_each_change() 
     assert_eq!(bytes, png);
     let files = drawing_files(&server, &video);
     assert_eq!(files.len(), 1);
-    assert!(files[0].ends_with(".png") && !files[0].contains("d.png"));
+    assert!(files[0].ends_with(".png") && files[0] != "d.png");
 
     // A WebP drawing is kept as WebP.
     let webp = image(

@@ -119,10 +119,8 @@ fn a_review_station_mirrors_the_library_and_the_swarm_page_shows_it() {
         want.len()
     );
     let browser = Browser::start();
-    browser.goto(&format!(
-        "{}/swarm#token={}",
-        server.base, server.admin_token
-    ));
+    browser.goto(&server.login_link("admin"));
+    browser.goto(&format!("{}/swarm", server.base));
     let summary = browser.wait_for(
         "the master's summary",
         "const t = document.querySelector('#summary').textContent; return t.includes('Master at') ? t : null",
@@ -145,8 +143,8 @@ fn a_review_station_mirrors_the_library_and_the_swarm_page_shows_it() {
     let alice = server.token_for("alice");
     let (status, _) = server.get("/api/swarm", &alice);
     assert_eq!(status, 404);
-    browser.goto("about:blank");
-    browser.goto(&format!("{}/swarm#token={alice}", server.base));
+    browser.goto(&server.login_link("alice"));
+    browser.goto(&format!("{}/swarm", server.base));
     browser.wait_for(
         "the page saying it is for administrators",
         "return document.querySelector('#msg').textContent.includes('Only administrators')",

@@ -25,9 +25,10 @@ fn the_job_page_follows_jobs_live_and_survives_a_server_restart() {
         "process_concurrency = 1\nffmpeg = \"{}\"",
         ffmpeg.display()
     ));
-    let alice = server.user_token("alice", false);
+    server.user_token("alice", false);
     let browser = Browser::start();
-    browser.goto(&format!("{}/jobs#token={alice}", server.base));
+    browser.goto(&server.login_link("alice"));
+    browser.goto(&format!("{}/jobs", server.base));
     browser.wait_for(
         "the live connection",
         "return document.querySelector('#conn').textContent === 'live'",

@@ -13,7 +13,12 @@ fn a_ready_video_offers_its_magnet_link_without_a_reload() {
     let server = Server::start("");
     let alice = server.user_token("alice", false);
     let browser = Browser::start();
-    browser.goto(&format!("{}/#token={alice}", server.base));
+    // A one-time login link signs the browser in (a session cookie) and opens the library.
+    browser.goto(&server.login_link("alice"));
+    browser.wait_for(
+        "the signed-in header",
+        "return document.querySelector('#session .who')?.textContent === 'alice'",
+    );
     browser.run("window.sameLoad = true", json!([]));
 
     let src = tempfile::tempdir().unwrap();

@@ -30,10 +30,8 @@ fn an_admin_sees_every_node_and_what_it_runs() {
     ));
     let _worker = start_worker(&server, &["--kinds", "process"]);
     let browser = Browser::start();
-    browser.goto(&format!(
-        "{}/nodes#token={}",
-        server.base, server.admin_token
-    ));
+    browser.goto(&server.login_link("admin"));
+    browser.goto(&format!("{}/nodes", server.base));
     let rows = browser.wait_for(
         "the API node and the worker, both up",
         &format!(
@@ -67,9 +65,8 @@ fn an_admin_sees_every_node_and_what_it_runs() {
     );
 
     // alice came with her drop folder.
-    let alice = server.token_for("alice");
-    browser.goto("about:blank");
-    browser.goto(&format!("{}/nodes#token={alice}", server.base));
+    browser.goto(&server.login_link("alice"));
+    browser.goto(&format!("{}/nodes", server.base));
     browser.wait_for(
         "the page saying it is for administrators",
         "return document.querySelector('#msg').textContent.includes('Only administrators')",

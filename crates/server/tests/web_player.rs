@@ -23,10 +23,12 @@ const LIST: &str = "return [...document.querySelectorAll('#comments .comment')].
     edit: !li.querySelector(':scope > .actions > .edit').hidden,
 }))";
 
-fn open_player(server: &Server, id: &str, token: &str) -> Browser {
+/// A browser signed in as `user` (through a one-time login link) on the video's player page.
+fn open_player(server: &Server, id: &str, user: &str) -> Browser {
     let b = Browser::start();
     b.set_size(1280, 1000);
-    b.goto(&format!("{}/watch/{id}#token={token}", server.base));
+    b.goto(&server.login_link(user));
+    b.goto(&format!("{}/watch/{id}", server.base));
     b.wait_for(
         "the video loaded and the event stream live",
         "return document.querySelector('#video').readyState >= 2 && document.querySelector('#conn').textContent === 'live'",
@@ -48,7 +50,7 @@ fn current_time(b: &Browser) -> f64 {
 fn review_a_video_in_the_player() {
     let server = Server::start("");
     let alice = server.user_token("alice", false);
-    let boss = server.user_token("boss", true);
+    server.user_token("boss", true);
     let src = tempfile::tempdir().unwrap();
     let clip = playable_mp4(src.path(), "take.mp4");
     server.drop_file(Some("alice"), "take.mp4", &clip);
@@ -65,7 +67,7 @@ fn review_a_video_in_the_player() {
     );
     assert_eq!(server.get("/api/me", "nonsense").0, 401);
 
-    let a = open_player(&server, &id, &alice);
+    let a = open_player(&server, &id, "alice");
     assert_eq!(
         a.run(
             "return document.querySelector('#title').textContent",
@@ -74,7 +76,7 @@ fn review_a_video_in_the_player() {
         json!("take")
     );
     // Another session (an admin who may see alice's video) watches the same page.
-    let b = open_player(&server, &id, &boss);
+    let b = open_player(&server, &id, "boss");
 
     // Play, then pause with the space bar.
     a.click("#play");
@@ -306,12 +308,10 @@ fn missing_and_unfinished_videos_say_so() {
         "process_concurrency = 1\nffmpeg = \"{}\"",
         ffmpeg.display()
     ));
-    let alice = server.user_token("alice", false);
+    server.user_token("alice", false);
     let b = Browser::start();
-    b.goto(&format!(
-        "{}/watch/AAAAAAAAAAAAAAAAAAAAAA#token={alice}",
-        server.base
-    ));
+    b.goto(&server.login_link("alice"));
+    b.goto(&format!("{}/watch/AAAAAAAAAAAAAAAAAAAAAA", server.base));
     let text = b.wait_for(
         "the not-found message",
         "const n = document.querySelector('#notice'); return !n.hidden && n.textContent.includes('does not exist') && n.textContent",

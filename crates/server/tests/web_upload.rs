@@ -22,10 +22,12 @@ fn uploads_count(server: &Server) -> String {
     server.sql("SELECT count(*) FROM uploads").trim().to_owned()
 }
 
-fn library(server: &Server, token: &str) -> Browser {
+/// A browser signed in as `user` (through a one-time login link) on the library page.
+fn library(server: &Server, user: &str) -> Browser {
     let b = Browser::start();
     b.set_size(1280, 1000);
-    b.goto(&format!("{}/#token={token}", server.base));
+    b.goto(&server.login_link(user));
+    b.goto(&format!("{}/", server.base));
     b.wait_for(
         "the library page",
         "return document.querySelector('#msg').textContent.includes('No videos yet')",
@@ -38,7 +40,7 @@ fn library(server: &Server, token: &str) -> Browser {
 fn an_uploaded_file_turns_ready_live_and_a_second_copy_is_not_sent() {
     let server = Server::start("");
     let alice = server.user_token("alice", false);
-    let b = library(&server, &alice);
+    let b = library(&server, "alice");
     let src = tempfile::tempdir().unwrap();
     let clip = playable_mp4(src.path(), "take one.mp4");
 
@@ -121,7 +123,7 @@ fn an_uploaded_file_turns_ready_live_and_a_second_copy_is_not_sent() {
 fn an_upload_cut_by_a_reload_resumes_to_the_same_bytes() {
     let server = Server::start("");
     let alice = server.user_token("alice", false);
-    let b = library(&server, &alice);
+    let b = library(&server, "alice");
     let src = tempfile::tempdir().unwrap();
     let clip = make_clip(
         src.path(),
@@ -230,8 +232,8 @@ fn an_upload_cut_by_a_reload_resumes_to_the_same_bytes() {
 #[test]
 fn a_refused_upload_says_why() {
     let server = Server::start("max_upload_bytes = 1000\nmax_raw_upload_bytes = 1000");
-    let alice = server.user_token("alice", false);
-    let b = library(&server, &alice);
+    server.user_token("alice", false);
+    let b = library(&server, "alice");
     let src = tempfile::tempdir().unwrap();
     let clip = playable_mp4(src.path(), "too big.mp4");
     b.send_keys("#files", clip.to_str().unwrap());

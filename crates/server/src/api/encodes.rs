@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use dailies_media::{self as media, EncodeRequest, MediaInfo, Offer};
 use serde_json::{Value, json};
 
+use crate::api::access::{self, Requester, Right};
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::files::{Presentation, serve_file};
@@ -174,10 +175,10 @@ async fn create(
 
 async fn list(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let video = visible(&app, &caller, &id).await?;
+    let video = access::video(&app, &req, &id, Right::View).await?;
     let items: Vec<Value> = encodes::for_video(&app.db, &video.id)
         .await?
         .iter()
@@ -186,22 +187,26 @@ async fn list(
     Ok(Json(json!({ "items": items })))
 }
 
-/// The request if the caller may see its video.
-async fn visible_encode(app: &App, caller: &Caller, id: &str) -> Result<(Encode, Video), ApiError> {
+/// The request if the requester may see its video (a share link's holder included: an encode
+/// is another way to watch it).
+async fn visible_encode(app: &App, req: &Requester, id: &str) -> Result<(Encode, Video), ApiError> {
+    if req.is_anonymous() {
+        return Err(ApiError::Unauthorized);
+    }
     if !ids::is_valid_id(id) {
         return Err(ApiError::NotFound);
     }
     let encode = encodes::get(&app.db, id).await?.ok_or(ApiError::NotFound)?;
-    let video = visible(app, caller, &encode.video_id).await?;
+    let video = access::video(app, req, &encode.video_id, Right::View).await?;
     Ok((encode, video))
 }
 
 async fn show(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (encode, _) = visible_encode(&app, &caller, &id).await?;
+    let (encode, _) = visible_encode(&app, &req, &id).await?;
     let progress = queue::progress_of(&app.db, encode.job_id.as_deref()).await?;
     Ok(Json(encode_json(&encode, progress)))
 }
@@ -210,11 +215,11 @@ async fn show(
 /// the video.
 async fn download(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (encode, video) = visible_encode(&app, &caller, &id).await?;
+    let (encode, video) = visible_encode(&app, &req, &id).await?;
     let file = encode
         .output_file
         .as_deref()

@@ -7,7 +7,7 @@ use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("authentication required: send 'Authorization: Bearer <token>'")]
+    #[error("authentication required: sign in, or send 'Authorization: Bearer <token>'")]
     Unauthorized,
     #[error("not found")]
     NotFound,

@@ -1,14 +1,20 @@
-//! The HTTP API and the web page. Every route except `/api/health`, the OpenAPI document and
-//! the static page asks who is calling ([`auth::Caller`]); media files go through the same
-//! checks as the JSON.
+//! The HTTP API and the web pages. Every route except `/api/health`, the OpenAPI document, the
+//! static pages, sign-in and the tracker asks who is calling ([`auth::Caller`] for signed-in
+//! users, [`access::Requester`] where share-link holders may come too); media files go
+//! through the same checks as the JSON, decided in [`access`].
 
+pub mod access;
+pub mod accounts;
 pub mod auth;
 pub mod comments;
 pub mod encodes;
 pub mod error;
 pub mod files;
 pub mod jobs;
+pub mod login_limit;
 pub mod nodes;
+pub mod proxy;
+pub mod shares;
 pub mod swarm;
 pub mod thumbnails;
 pub mod torrents;
@@ -45,10 +51,12 @@ pub fn router(app: App) -> Router {
         .route("/nodes", get(nodes_page))
         .route("/swarm", get(swarm_page))
         .route("/watch/{id}", get(watch_page))
+        .route("/admin", get(admin_page))
         .route("/{script}", get(script))
-        .route("/api/me", get(auth::me))
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
+        .merge(accounts::routes())
+        .merge(shares::routes())
         .merge(videos::routes())
         .merge(jobs::routes())
         .merge(nodes::routes())
@@ -87,10 +95,16 @@ async fn watch_page() -> Html<&'static str> {
     Html(include_str!("../web/watch.html"))
 }
 
+/// Users and tokens; the page itself is public, what it shows comes from the API's checks.
+async fn admin_page() -> Html<&'static str> {
+    Html(include_str!("../web/admin.html"))
+}
+
 /// The pages' scripts and style sheet, embedded in the binary; any other name is 404.
 async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     let body = match name.as_str() {
         "app.js" => include_str!("../web/app.js"),
+        "admin.js" => include_str!("../web/admin.js"),
         "jobs.js" => include_str!("../web/jobs.js"),
         "live.js" => include_str!("../web/live.js"),
         "nodes.js" => include_str!("../web/nodes.js"),

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use dailies_media::{ThumbnailPlan, ThumbnailRequest, thumbnail_name};
 use serde_json::{Value, json};
 
+use crate::api::access::{self, Requester, Right};
 use crate::api::auth::Caller;
 use crate::api::encodes::media_info;
 use crate::api::error::ApiError;
@@ -127,10 +128,10 @@ async fn queue_set(
 
 async fn list(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let video = visible(&app, &caller, &id).await?;
+    let video = access::video(&app, &req, &id, Right::View).await?;
     let items: Vec<Value> = thumbnails::for_video(&app.db, &video.id)
         .await?
         .iter()
@@ -139,27 +140,31 @@ async fn list(
     Ok(Json(json!({ "items": items })))
 }
 
+/// The set if the requester may see its video (share-link holders included).
 async fn visible_set(
     app: &App,
-    caller: &Caller,
+    req: &Requester,
     id: &str,
 ) -> Result<(ThumbnailSet, Video), ApiError> {
+    if req.is_anonymous() {
+        return Err(ApiError::Unauthorized);
+    }
     if !ids::is_valid_id(id) {
         return Err(ApiError::NotFound);
     }
     let set = thumbnails::get(&app.db, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let video = visible(app, caller, &set.video_id).await?;
+    let video = access::video(app, req, &set.video_id, Right::View).await?;
     Ok((set, video))
 }
 
 async fn show(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (set, _) = visible_set(&app, &caller, &id).await?;
+    let (set, _) = visible_set(&app, &req, &id).await?;
     let progress = queue::progress_of(&app.db, set.job_id.as_deref()).await?;
     Ok(Json(set_json(&set, progress)))
 }
@@ -167,11 +172,11 @@ async fn show(
 /// One image, by the name the request's JSON gives it; nothing else in the folder is served.
 async fn image(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path((id, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (set, video) = visible_set(&app, &caller, &id).await?;
+    let (set, video) = visible_set(&app, &req, &id).await?;
     let plan: ThumbnailPlan = serde_json::from_str(&set.plan).map_err(anyhow::Error::from)?;
     let known = (0..plan.times.len()).any(|i| thumbnail_name(i) == file);
     if set.state != state::READY || !known {

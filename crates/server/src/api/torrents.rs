@@ -38,6 +38,10 @@ pub fn routes() -> Router<App> {
 #[serde(deny_unknown_fields)]
 struct TorrentQuery {
     rendition: Option<String>,
+    /// A share link's secret; read by [`crate::api::access::Requester`], named here so the
+    /// strict query parser accepts it.
+    #[allow(dead_code)]
+    share: Option<String>,
 }
 
 fn parse_rendition(key: Option<&str>) -> Result<Rendition, ApiError> {
@@ -106,11 +110,11 @@ async fn served_torrent(app: &App, video: &Video, t: &Torrent) -> Result<Respons
 /// `GET /api/videos/{id}/torrent[?rendition=KEY]` for whoever may see the video.
 async fn torrent_for_viewer(
     State(app): State<App>,
-    caller: Caller,
+    req: crate::api::access::Requester,
     Path(id): Path<String>,
     query: Result<Query<TorrentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let video = visible(&app, &caller, &id).await?;
+    let video = crate::api::access::video(&app, &req, &id, crate::api::access::Right::View).await?;
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let rendition = parse_rendition(q.rendition.as_deref())?;
     let t = stored(&app, &video, &rendition).await?;

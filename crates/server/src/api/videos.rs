@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::access::{self, Requester, Right};
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::files::{Presentation, serve_file};
@@ -171,24 +172,22 @@ async fn list(
     Ok(Json(json!({ "items": items, "next": next })))
 }
 
-/// The video if it exists, is not deleted and the caller may see it; otherwise 404 (a stranger
-/// cannot even learn that it exists).
+/// The video if it exists, is not deleted and the signed-in caller manages it (owner or admin);
+/// otherwise 404 (a stranger cannot even learn that it exists). Decided by [`access`].
 pub(crate) async fn visible(app: &App, caller: &Caller, id: &str) -> Result<Video, ApiError> {
-    if !ids::is_valid_id(id) {
-        return Err(ApiError::NotFound);
-    }
-    match videos::get(&app.db, id).await? {
-        Some(v) if v.deleted_at.is_none() && caller.may_see(&v.owner_id) => Ok(v),
-        _ => Err(ApiError::NotFound),
-    }
+    let req = Requester {
+        user: Some(caller.0.clone()),
+        share: None,
+    };
+    access::video(app, &req, id, Right::Manage).await
 }
 
 async fn show(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let video = visible(&app, &caller, &id).await?;
+    let video = access::video(&app, &req, &id, Right::View).await?;
     Ok(Json(video_json_with_torrents(&app, &video).await?))
 }
 
@@ -274,14 +273,18 @@ async fn remove(
 
 /// The files of a video, behind the same visibility check as its JSON. `media` is served only
 /// once the video is ready, and always as MP4 (a kept original may be named .m4v or .mov); the
-/// original is offered as a download under the name it was ingested with.
+/// original is offered as a download under the name it was ingested with — to share-link
+/// holders only when the owner allows downloads.
 async fn file(
     State(app): State<App>,
-    caller: Caller,
+    req: Requester,
     Path((id, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = visible(&app, &caller, &id).await?;
+    let v = access::video(&app, &req, &id, Right::View).await?;
+    if name == "original" && !v.allow_downloads && access::right(&req, &v) < Some(Right::Manage) {
+        return Err(ApiError::NotFound);
+    }
     let (stored, how) = match name.as_str() {
         "media" if v.status == videos::status::READY => (
             v.playable_file.as_deref(),

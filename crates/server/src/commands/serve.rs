@@ -30,7 +30,9 @@ pub async fn shutdown_signal() {
 }
 
 /// On the very first start there is nobody to administer the server: make the default user an
-/// administrator (creating it if needed) and show a token once.
+/// administrator (creating it if needed) and print a one-time login link (24 hours, used once),
+/// which signs the browser in and asks for a password. Nothing reusable is printed, so a log
+/// that keeps stdout does not hold a credential for long.
 async fn ensure_first_admin(app: &App) -> Result<()> {
     if users::admin_count(&app.db).await? > 0 {
         return Ok(());
@@ -40,13 +42,15 @@ async fn ensure_first_admin(app: &App) -> Result<()> {
         Some(existing) => users::make_admin(&app.db, existing).await?,
         None => users::create(&app.db, &name, true).await?,
     };
-    let token = users::create_token(&app.db, &admin, "first start").await?;
-    println!(
-        "Created the administrator '{name}'. Sign in at http://{}/#token={token}",
-        app.config.listen
-    );
-    println!("Its API token (shown only this once):");
-    println!("{token}");
+    let code = crate::db::sessions::create_login_link(
+        &app.db,
+        &admin,
+        crate::api::accounts::LOGIN_LINK_LIFETIME_MS,
+    )
+    .await?;
+    println!("Created the administrator '{name}'. Sign in within 24 hours at (works once):");
+    println!("{}/login/once/{code}", app.config.public_base());
+    println!("then choose a password. A new link: dailies user login-link {name}");
     Ok(())
 }
 
@@ -250,6 +254,11 @@ async fn maintenance_loop(app: App, shutdown: CancellationToken) {
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot purge the trash"),
         }
         uploads_housekeeping(&app).await;
+        match crate::db::sessions::sweep(&app.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(removed = n, "expired sessions and login links removed"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot remove expired sessions"),
+        }
         match crate::db::events::prune(
             &app.db,
             crate::events::bus::KEEP_MS,

@@ -9,6 +9,8 @@ pub mod encodes;
 pub mod events;
 pub mod nodes;
 pub mod notify;
+pub mod sessions;
+pub mod shares;
 pub mod thumbnails;
 pub mod torrents;
 pub mod uploads;
@@ -134,6 +136,7 @@ impl Db {
             8 "comments" "0008_comments.sql",
             9 "torrents" "0009_torrents.sql",
             10 "nodes" "0010_nodes.sql",
+            11 "accounts" "0011_accounts.sql",
         ];
         let sources = match self.kind {
             DbKind::Sqlite => sqlite,

@@ -358,7 +358,14 @@ pub async fn ids_deleted_before(db: &Db, before_ms: i64) -> Result<Vec<String>> 
 pub async fn purge(db: &Db, id: &str) -> Result<()> {
     let mut tx = db.pool.begin().await?;
     // Everything that refers to the video goes with it.
-    for table in ["jobs", "encodes", "thumbnail_sets", "torrents", "comments"] {
+    for table in [
+        "jobs",
+        "encodes",
+        "thumbnail_sets",
+        "torrents",
+        "comments",
+        "shares",
+    ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE video_id = $1"
         )))

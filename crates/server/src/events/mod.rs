@@ -13,7 +13,7 @@ pub mod ws;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::auth::Caller;
+use crate::api::access::Requester;
 
 /// Event kinds; clients filter on them (`job.*` matches every job event).
 pub mod kind {
@@ -50,10 +50,11 @@ pub struct Event {
 impl Event {
     /// Owners receive events about their videos, admins everything; events about no one's
     /// video are for admins.
-    pub fn visible_to(&self, caller: &Caller) -> bool {
+    /// Share-link holders receive only the events of their link's video.
+    pub fn visible_to(&self, caller: &Requester) -> bool {
         match &self.owner_id {
-            Some(owner) => caller.may_see(owner),
-            None => caller.0.is_admin,
+            Some(owner) => crate::api::access::may_see(caller, owner, self.video_id.as_deref()),
+            None => caller.is_admin(),
         }
     }
 }

@@ -14,7 +14,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::api::auth::Caller;
+use crate::api::access::Requester;
 use crate::api::error::ApiError;
 use crate::app::App;
 use crate::db::{events as table, videos};
@@ -38,13 +38,17 @@ pub struct StreamQuery {
     kind: Option<String>,
     /// Resume after this event id (as `Last-Event-ID` does).
     since: Option<i64>,
+    /// A share link's secret; read by [`crate::api::access::Requester`], named here so the
+    /// strict query parser accepts it.
+    #[allow(dead_code)]
+    share: Option<String>,
 }
 
 /// The filter and resume point of a subscription, checked: unknown kinds and malformed ids are
 /// 400, videos the caller may not see are 404 (exactly like videos that do not exist).
 pub async fn subscription(
     app: &App,
-    caller: &Caller,
+    caller: &Requester,
     video: Option<&str>,
     kind: Option<&str>,
 ) -> Result<Filter, ApiError> {
@@ -53,7 +57,7 @@ pub async fn subscription(
         filter.add_videos(v).map_err(ApiError::BadRequest)?;
         for id in filter.videos.iter().flatten() {
             match videos::get(&app.db, id).await? {
-                Some(v) if caller.may_see(&v.owner_id) => {}
+                Some(v) if crate::api::access::may_see(caller, &v.owner_id, Some(&v.id)) => {}
                 _ => return Err(ApiError::NotFound),
             }
         }
@@ -66,11 +70,14 @@ pub async fn subscription(
 
 pub async fn stream(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     headers: HeaderMap,
     query: Result<Query<StreamQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if caller.is_anonymous() {
+        return Err(ApiError::Unauthorized);
+    }
     let filter = subscription(&app, &caller, q.video.as_deref(), q.kind.as_deref()).await?;
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -114,7 +121,7 @@ fn to_sse(e: &Event) -> SseEvent {
 /// Sends the log from `resume`, then the live stream, until the client goes away.
 async fn feed(
     app: App,
-    caller: Caller,
+    caller: Requester,
     filter: Filter,
     resume: Option<i64>,
     tx: mpsc::Sender<SseEvent>,
@@ -158,7 +165,7 @@ async fn feed(
 /// asked for; returns the last id read, or `None` when the client is gone.
 pub async fn catch_up<T>(
     app: &App,
-    caller: &Caller,
+    caller: &Requester,
     filter: &Filter,
     mut after: i64,
     tx: &mpsc::Sender<T>,

@@ -20,7 +20,7 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument;
 
-use crate::api::auth::Caller;
+use crate::api::access::Requester;
 use crate::api::error::ApiError;
 use crate::app::App;
 
@@ -47,20 +47,30 @@ pub struct ConnectQuery {
     video: Option<String>,
     kind: Option<String>,
     since: Option<i64>,
+    /// A share link's secret; read by [`crate::api::access::Requester`], named here so the
+    /// strict query parser accepts it.
+    #[allow(dead_code)]
+    share: Option<String>,
 }
 
 pub async fn connect(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     query: Result<Query<ConnectQuery>, QueryRejection>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    // Who is asking is answered before whether the request is a proper upgrade, so a stranger
+    // learns nothing from the difference.
+    if caller.is_anonymous() {
+        return Err(ApiError::Unauthorized);
+    }
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let filter = subscription(&app, &caller, q.video.as_deref(), q.kind.as_deref()).await?;
     if q.since.is_some_and(|n| n < 0) {
         return Err(ApiError::BadRequest("since must be an event id".into()));
     }
-    let span = tracing::info_span!("ws", user = %caller.0.name);
+    let upgrade = upgrade.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let span = tracing::info_span!("ws", user = %caller.name());
     Ok(upgrade
         .max_message_size(MAX_MESSAGE)
         .on_upgrade(move |socket| session(app, caller, filter, q.since, socket).instrument(span)))
@@ -105,7 +115,7 @@ fn describe(f: &Filter) -> serde_json::Value {
 
 async fn session(
     app: App,
-    caller: Caller,
+    caller: Requester,
     mut filter: Filter,
     since: Option<i64>,
     socket: WebSocket,
@@ -224,7 +234,7 @@ async fn finish_writer(mut writer: tokio::task::JoinHandle<()>, grace: Duration)
 /// One client command; returns the reply to send, if any.
 async fn handle(
     app: &App,
-    caller: &Caller,
+    caller: &Requester,
     filter: &mut Filter,
     sent: &mut i64,
     out: &mpsc::Sender<Message>,

@@ -1,9 +1,9 @@
 // The library page: lists the caller's videos, shows live processing state, scrubs through the
 // sprite sheet on hover, and opens a video's player page (/watch/{id}) when its card is
-// clicked. Media comes through mediaSrc(), so no file is ever reachable without the session.
-// The page follows the event stream and redraws when a video or its processing changes. The
-// upload zone above the grid is upload.js.
-import { api, setToken, token, mediaSrc } from "./session.js";
+// clicked. Media elements load their files directly: the session cookie (or the share
+// link's token, through mediaUrl) goes with them. The page follows the event stream and
+// redraws when a video or its processing changes. The upload zone above the grid is upload.js.
+import { api, mediaUrl, ready } from "./session.js";
 import { follow } from "./live.js";
 import { setupUploads } from "./upload.js";
 
@@ -15,8 +15,8 @@ function fmtDuration(s) {
   return `${m}:${String(sec).padStart(2, "0")}`;
 }
 
-// The magnet link opens the visitor's BitTorrent client; the .torrent comes through mediaSrc
-// (like every file here) and is saved under the video's name.
+// The magnet link opens the visitor's BitTorrent client; the .torrent downloads under the
+// video's name.
 function torrentLinks(v) {
   const span = document.createElement("span");
   span.className = "torrent";
@@ -25,15 +25,9 @@ function torrentLinks(v) {
   magnet.textContent = "magnet";
   magnet.title = "Open in a BitTorrent client";
   const file = document.createElement("a");
-  file.href = v.torrent_url;
+  file.href = mediaUrl(v.torrent_url);
+  file.download = `${v.title}.torrent`;
   file.textContent = ".torrent";
-  file.addEventListener("click", async (e) => {
-    e.preventDefault();
-    const a = document.createElement("a");
-    a.href = await mediaSrc(v.torrent_url);
-    a.download = `${v.title}.torrent`;
-    a.click();
-  });
   span.append(magnet, " ", file);
   return span;
 }
@@ -57,11 +51,11 @@ function card(v) {
   }
   if (v.magnet_uri) sub.append(" · ", torrentLinks(v));
   const thumb = el.querySelector(".thumb");
-  if (v.poster_url) mediaSrc(v.poster_url).then((u) => { thumb.style.backgroundImage = `url(${u})`; }).catch(() => {});
+  if (v.poster_url) thumb.style.backgroundImage = `url("${mediaUrl(v.poster_url)}")`;
   if (v.sprite_url && v.sprite) {
     const scrub = el.querySelector(".scrub");
     const g = v.sprite;
-    mediaSrc(v.sprite_url).then((u) => { scrub.style.backgroundImage = `url(${u})`; }).catch(() => {});
+    scrub.style.backgroundImage = `url("${mediaUrl(v.sprite_url)}")`;
     thumb.addEventListener("mousemove", (e) => {
       const r = thumb.getBoundingClientRect();
       const i = Math.min(g.count - 1, Math.floor(((e.clientX - r.left) / r.width) * g.count));
@@ -74,8 +68,12 @@ function card(v) {
 }
 
 async function refresh() {
-  $("#upload").hidden = !token;
-  if (!token) return;
+  const signedIn = await ready;
+  $("#upload").hidden = !signedIn;
+  if (!signedIn) {
+    $("#msg").textContent = "Sign in to see your library.";
+    return;
+  }
   try {
     const { items } = await (await api("/api/videos?limit=200")).json();
     $("#msg").textContent = items.length ? "" : "No videos yet. Upload one above, or copy a file into data/incoming/<user>/.";
@@ -85,11 +83,6 @@ async function refresh() {
   }
 }
 
-$("#login").addEventListener("submit", (e) => {
-  e.preventDefault();
-  setToken($("#token").value.trim());
-  refresh();
-});
 refresh();
 setupUploads({ zone: $("#drop"), input: $("#files"), list: $("#uploads"), resumable: $("#resumable") });
 
@@ -98,7 +91,7 @@ let pending = null;
 function soon() {
   if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 300);
 }
-follow("", (e) => {
+if (await ready) follow("", (e) => {
   // Encodes and thumbnails change nothing in the library.
   if (e.data && e.data.kind && e.data.kind !== "process") return;
   if (e.kind === "job.progress") {

@@ -1,7 +1,7 @@
 // The live job queue: every job the caller may see, with state, progress, speed, ETA and error,
 // and buttons to cancel or retry. It follows the event stream, so it changes as the jobs do and
 // catches up by itself after a dropped connection or a server restart.
-import { api, token } from "./session.js";
+import { api, ready } from "./session.js";
 import { follow } from "./live.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -86,8 +86,8 @@ async function onEvent(e) {
   } catch (err) { /* a job we may not see any more */ }
 }
 
-if (!token) {
-  $("#msg").textContent = "Sign in on the library page first.";
+if (!(await ready)) {
+  $("#msg").textContent = "Sign in to see the jobs.";
 } else {
   load();
   follow("kind=job.*", onEvent, (state) => {

@@ -1,7 +1,7 @@
-// Live events from /api/events (Server-Sent Events), read with fetch so the token travels in a
-// header, not in the URL. The stream resumes after the last event it saw (Last-Event-ID) when
+// Live events from /api/events (Server-Sent Events), read with fetch so a share link's token
+// travels in a header, not in the URL (the session cookie goes along by itself). The stream resumes after the last event it saw (Last-Event-ID) when
 // the connection drops or the server restarts, so nothing is missed.
-import { token } from "./session.js";
+import { authHeaders } from "./session.js";
 
 const RETRY_MS = 2000;
 
@@ -11,9 +11,9 @@ export function follow(query, onEvent, onState = () => {}) {
   let last = null;
   const connect = async () => {
     try {
-      const headers = { Authorization: `Bearer ${token}`, Accept: "text/event-stream" };
+      const headers = { ...authHeaders(), Accept: "text/event-stream" };
       if (last !== null) headers["Last-Event-ID"] = String(last);
-      const res = await fetch(`/api/events${query ? `?${query}` : ""}`, { headers, cache: "no-store" });
+      const res = await fetch(`/api/events${query ? `?${query}` : ""}`, { headers, cache: "no-store", credentials: "same-origin" });
       if (!res.ok || !res.body) throw new Error(`${res.status}`);
       onState("live");
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

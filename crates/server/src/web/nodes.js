@@ -1,7 +1,7 @@
 // The nodes of this deployment (administrators only): each API node and worker with its roles,
 // status, last heartbeat, what it can run and the jobs it is running. Heartbeats come every
 // 10 s, so the page asks again every few seconds, and at once when a job starts or ends.
-import { api, token } from "./session.js";
+import { api, ready } from "./session.js";
 import { follow } from "./live.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -61,8 +61,8 @@ async function load() {
   pending = setTimeout(load, REFRESH_MS);
 }
 
-if (!token) {
-  $("#msg").textContent = "Sign in on the library page first.";
+if (!(await ready)) {
+  $("#msg").textContent = "Sign in to see the nodes.";
 } else {
   load();
   follow("kind=job.*", (e) => {

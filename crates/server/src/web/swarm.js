@@ -1,7 +1,7 @@
 // The library's swarm (administrators): the master serving media/ and every review station
 // mirroring it, one row per node with its chunks drawn as cells (held, arriving, missing), so
 // a sync can be watched as it spreads. The master's status is asked for every second.
-import { api, token } from "./session.js";
+import { api, ready } from "./session.js";
 
 const $ = (sel) => document.querySelector(sel);
 const REFRESH_MS = 1000;
@@ -76,8 +76,8 @@ async function load() {
   pending = setTimeout(load, REFRESH_MS);
 }
 
-if (!token) {
-  $("#msg").textContent = "Sign in on the library page first.";
+if (!(await ready)) {
+  $("#msg").textContent = "Sign in to see the swarm.";
 } else {
   load();
 }

@@ -2,7 +2,7 @@
 // marker per time-coded comment, the comment list, drawing on the paused frame, and the
 // keyboard (space plays and pauses, the arrows step one frame). It follows the video's events,
 // so comments from others appear, and a video still being processed opens when it is ready.
-import { api, token, mediaSrc, whoami } from "./session.js";
+import { api, ready, shareToken, mediaSrc, whoami } from "./session.js";
 import { follow } from "./live.js";
 import { timecode, frameOf, frameDuration, clock } from "./timecode.js";
 import { createTimeline } from "./timeline.js";
@@ -312,8 +312,9 @@ function onEvent(e) {
   }
 }
 
-if (!token) {
-  notice("Sign in on the library page first.", true);
+// Signed in, or holding a share link.
+if (!(await ready) && !shareToken) {
+  notice("Sign in to watch this video.", true);
 } else {
   load().then(() => {
     if (!info) return;

@@ -94,6 +94,8 @@ pub struct Server {
     pub base: String,
     pub port: u16,
     pub admin_token: String,
+    /// The one-time login link the first start printed (empty after a restart).
+    pub first_login_link: String,
     pub extra_config: String,
     log: PathBuf,
 }
@@ -128,6 +130,7 @@ impl Server {
             base: format!("http://127.0.0.1:{port}"),
             port,
             admin_token: String::new(),
+            first_login_link: String::new(),
             extra_config: extra.to_owned(),
         }
     }
@@ -183,8 +186,8 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             while let Ok(line) = rx.try_recv() {
-                if line.starts_with("dly_") {
-                    self.admin_token = line;
+                if line.contains("/login/once/") {
+                    self.first_login_link = line.trim().to_owned();
                 }
             }
             if ureq::get(&format!("{}/api/health", self.base))
@@ -203,12 +206,16 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        // The first-start token is printed before the listener opens; drain what is left.
+        // The first start prints a one-time login link, not a token: the admin's API token
+        // for the tests comes from the CLI, once per server.
         std::thread::sleep(Duration::from_millis(50));
         while let Ok(line) = rx.try_recv() {
-            if line.starts_with("dly_") {
-                self.admin_token = line;
+            if line.contains("/login/once/") {
+                self.first_login_link = line.trim().to_owned();
             }
+        }
+        if self.admin_token.is_empty() {
+            self.admin_token = self.token_for("admin");
         }
     }
 
@@ -642,4 +649,110 @@ pub fn slow_source(dir: &Path, name: &str, seconds: f64) -> PathBuf {
         "testsrc2=size=640x360:rate=25,noise=alls=60:allf=t",
         &["-c:v", "mpeg4", "-q:v", "8", "-c:a", "pcm_s16le"],
     )
+}
+
+/// One HTTP answer: status, headers (lower-case names) and body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// Any request, with the headers given (cookies, CSRF, share tokens), a JSON body if any, and
+/// redirects not followed.
+pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = match body {
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(b.to_owned())
+                .unwrap(),
+        ),
+        None => agent.run(req.body(()).unwrap()),
+    }
+    .unwrap();
+    Answer {
+        status: res.status().as_u16(),
+        headers: res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect(),
+        body: res.into_body().read_to_vec().unwrap_or_default(),
+    }
+}
+
+impl Server {
+    /// Runs a `dailies` subcommand with `stdin` as its input; returns (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// A fresh one-time login link for a user, from `dailies user login-link`.
+    pub fn login_link(&self, name: &str) -> String {
+        let (ok, out, err) = self.cli(&["user", "login-link", name], "");
+        assert!(ok, "{err}");
+        out.lines().last().unwrap().trim().to_owned()
+    }
+
+    /// Signs in with a login link; returns the `Cookie` header value and the CSRF token.
+    pub fn session_from_link(&self, link: &str) -> (String, String) {
+        let a = call("GET", link, &[], None);
+        assert_eq!(a.status, 303, "{}", String::from_utf8_lossy(&a.body));
+        let cookie = a
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_owned();
+        let me = call(
+            "GET",
+            &format!("{}/api/me", self.base),
+            &[("Cookie", &cookie)],
+            None,
+        );
+        assert_eq!(me.status, 200);
+        let csrf = me.json()["csrf_token"].as_str().unwrap().to_owned();
+        (cookie, csrf)
+    }
 }

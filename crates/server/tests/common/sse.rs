@@ -13,16 +13,17 @@ pub struct Sse {
 }
 
 /// Opens `/api/events?{query}`, optionally resuming with `Last-Event-ID`; returns the status and
-/// the stream (on 200).
+/// the stream (on 200). An empty `token` sends no `Authorization` (a share link in the query).
 pub fn sse(server: &Server, token: &str, query: &str, last_id: Option<&str>) -> (u16, Option<Sse>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_per_read(Some(Duration::from_secs(60)))
         .build()
         .into();
-    let mut req = agent
-        .get(format!("{}/api/events?{query}", server.base))
-        .header("Authorization", format!("Bearer {token}"));
+    let mut req = agent.get(format!("{}/api/events?{query}", server.base));
+    if !token.is_empty() {
+        req = req.header("Authorization", format!("Bearer {token}"));
+    }
     if let Some(id) = last_id {
         req = req.header("Last-Event-ID", id);
     }

@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use crate::api::auth::Caller;
+use crate::api::access::Requester;
 use crate::api::error::ApiError;
 use crate::api::files::{Presentation, serve_file};
 use crate::app::App;
@@ -75,7 +75,7 @@ pub fn sort_for_reading(list: &mut [Comment]) {
 
 async fn list(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let video = rights::readable_video(&app, &caller, &id).await?;
@@ -87,7 +87,7 @@ async fn list(
 
 async fn show(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (comment, _) = rights::readable_comment(&app, &caller, &id).await?;
@@ -231,7 +231,7 @@ async fn publish(app: &App, video: &Video, kind: &'static str, data: Value) {
 
 async fn create(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     Path(id): Path<String>,
     body: Result<Json<CreateBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -303,7 +303,7 @@ async fn create(
 
 async fn update(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     Path(id): Path<String>,
     body: Result<Json<EditBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -378,7 +378,7 @@ async fn update(
 /// so its thread stays readable. A deleted thread starter goes when its last reply does.
 async fn remove(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let (comment, video) = rights::readable_comment(&app, &caller, &id).await?;
@@ -426,7 +426,7 @@ async fn remove(
 /// A comment's drawing, behind the same checks as the comment.
 async fn drawing_file(
     State(app): State<App>,
-    caller: Caller,
+    caller: Requester,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
