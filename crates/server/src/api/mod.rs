@@ -114,6 +114,7 @@ async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Respo
         "comments_panel.js" => include_str!("../web/comments_panel.js"),
         "timeline.js" => include_str!("../web/timeline.js"),
         "sketch.js" => include_str!("../web/sketch.js"),
+        "share_dialog.js" => include_str!("../web/share_dialog.js"),
         "timecode.js" => include_str!("../web/timecode.js"),
         "upload.js" => include_str!("../web/upload.js"),
         "tus.js" => include_str!("../web/tus.js"),

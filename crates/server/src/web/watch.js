@@ -8,6 +8,7 @@ import { timecode, frameOf, frameDuration, clock } from "./timecode.js";
 import { createTimeline } from "./timeline.js";
 import { createSketch, COLOURS } from "./sketch.js";
 import { createCommentsPanel } from "./comments_panel.js";
+import { createShareDialog } from "./share_dialog.js";
 
 const $ = (sel) => document.querySelector(sel);
 const videoId = decodeURIComponent(location.pathname.split("/")[2] || "");
@@ -80,6 +81,12 @@ async function start() {
   }));
 
   const me = await whoami().catch(() => null);
+  // Those who manage the video (its owner, administrators) may give share links.
+  if (me && (me.is_admin || me.name === info.owner)) {
+    const dialog = createShareDialog(info.id);
+    $("#share").hidden = false;
+    $("#share").addEventListener("click", () => dialog.open());
+  }
   panel = createCommentsPanel($("#comments"), {
     videoId: info.id,
     fps,
