@@ -131,7 +131,10 @@ pub async fn create(
     }
     limits::check_new(&app, &caller.0.id, length.unwrap_or(0), &upload.filename).await?;
     limits::check_open_uploads(&app, &caller.0.id).await?;
-    raw_format(&upload.filename, &metadata, length)?;
+    if upload.concat != Concat::Partial {
+        // A part is not the file: the final upload's format is checked when it completes.
+        raw_format(&upload.filename, &metadata, length)?;
+    }
     upload.length = length.map(|l| l as i64);
     // Everything about the first bytes is checked before the upload exists.
     let has_body = header_str(&headers, "content-type") == Some(OFFSET_CONTENT_TYPE);
