@@ -133,10 +133,11 @@ fn feed(input: &Source, spec: &EncodeSpec) -> Feed {
 
 /// Encodes `input` through `encoder` into `output` (temporary name until complete).
 ///
-/// The encoder writes an elementary stream, which has no timestamps. MP4 takes it with a frame
-/// rate given to the demuxer; Matroska and WebM refuse packets without a presentation time in
-/// ffmpeg 5.1, so for them one more ffmpeg on the pipe first puts the stream into fragmented MP4
+/// An H.264/HEVC encoder writes an elementary stream, which has no timestamps. MP4 takes it with
+/// a frame rate given to the demuxer; Matroska refuses packets without a presentation time in
+/// ffmpeg 5.1, so for MKV one more ffmpeg on the pipe first puts the stream into fragmented MP4
 /// (written as it goes, no seeking back), and the last one reads that and writes the container.
+/// AV1/VP9 encoders write IVF, which carries timestamps into any container.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_external_encode(
     tools: &Tools,
@@ -191,20 +192,15 @@ pub async fn run_external_encode(
         program: encoder.program.clone(),
         args: encoder.arguments(spec),
     });
-    // An elementary stream has no timestamps: the demuxer makes them from the frame rate.
-    let elementary_input = [
-        "-protocol_whitelist",
-        "pipe",
-        "-fflags",
-        "+genpts",
-        "-framerate",
-        &fps,
-        "-f",
-        elementary_format(encoder.codec),
-        "-i",
-        "pipe:0",
-    ];
-    let timestamped_first = spec.container != Container::Mp4;
+    // An H.264/HEVC elementary stream has no timestamps: the demuxer makes them from the frame
+    // rate. IVF (AV1, VP9) has its own, and its demuxer takes no frame rate.
+    let bare_stream = matches!(encoder.codec, Codec::H264 | Codec::Hevc);
+    let mut elementary_input: Vec<&str> = vec!["-protocol_whitelist", "pipe"];
+    if bare_stream {
+        elementary_input.extend(["-fflags", "+genpts", "-framerate", &fps]);
+    }
+    elementary_input.extend(["-f", elementary_format(encoder.codec), "-i", "pipe:0"]);
+    let timestamped_first = bare_stream && spec.container != Container::Mp4;
     if timestamped_first {
         let mut t: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
         t.extend(elementary_input.iter().map(OsString::from));

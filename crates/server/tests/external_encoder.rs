@@ -209,6 +209,49 @@ fn a_y4m_source_goes_to_the_encoder_as_it_is() {
     assert_eq!(codec_of(&probe, "audio"), None);
 }
 
+/// An encoder of VP9 in IVF (ffmpeg's libvpx, standing in for vpxenc): IVF carries its own
+/// timestamps, into WebM with the source's sound as Opus.
+const VP9_IVF: &str = r#"
+[encoders.vp9ivf]
+program = "ffmpeg"
+codec = "vp9"
+args = ["-v", "error", "-f", "yuv4mpegpipe", "-i", "-", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-crf", "{crf}", "-b:v", "0", "-f", "ivf", "-"]
+"#;
+
+#[test]
+fn an_ivf_encoder_writes_webm_with_opus() {
+    let server = Server::start(VP9_IVF);
+    let alice = server.user_token("alice", false);
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(
+        dir.path(),
+        "src.mp4",
+        2.0,
+        "testsrc2=size=320x240:rate=25",
+        H264_AAC,
+    );
+    server.drop_file(Some("alice"), "src.mp4", &clip);
+    let video = server.wait_settled("src.mp4")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (container, format) in [("webm", "matroska,webm"), ("mkv", "matroska,webm")] {
+        let body = format!(
+            r#"{{"codec":"vp9","encoder":"vp9ivf","quality":{{"crf":40}},"container":"{container}","audio":"opus"}}"#
+        );
+        let probe = encode_and_probe(&server, &alice, &video, &body, dir.path());
+        assert_eq!(probe["format"]["format_name"], format, "{probe}");
+        assert_eq!(codec_of(&probe, "video").as_deref(), Some("vp9"));
+        assert_eq!(codec_of(&probe, "audio").as_deref(), Some("opus"));
+        let duration: f64 = probe["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((duration - 2.0).abs() < 0.3, "duration {duration}");
+    }
+}
+
 #[test]
 fn an_encoder_with_unknown_placeholders_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
