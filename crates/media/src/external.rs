@@ -232,12 +232,16 @@ pub async fn run_external_encode(
     } else {
         m.extend(elementary_input.iter().map(OsString::from));
     }
-    m.extend(["-protocol_whitelist".into(), "file".into()]);
-    m.extend(input.input_args());
+    // The source is opened a second time only for its sound.
+    let with_sound = spec.audio != AudioChoice::None && info.primary_audio().is_some();
+    if with_sound {
+        m.extend(["-protocol_whitelist".into(), "file".into()]);
+        m.extend(input.input_args());
+    }
     for s in ["-map", "0:v:0", "-c:v", "copy"] {
         m.push(s.into());
     }
-    if spec.audio != AudioChoice::None && info.primary_audio().is_some() {
+    if with_sound {
         m.extend(["-map".into(), "1:a:0".into()]);
         let codec: &[&str] = match spec.audio {
             AudioChoice::Copy => &["-c:a", "copy"],
