@@ -337,6 +337,36 @@ mod tests {
     }
 
     #[test]
+    fn the_encoder_is_fed_without_a_decode_when_it_can_be() {
+        let mut spec = EncodeSpec {
+            codec: Codec::Hevc,
+            container: Container::Mkv,
+            quality: Quality::Crf(28),
+            preset: "medium".into(),
+            max_height: None,
+            fps: None,
+            audio: AudioChoice::None,
+            encoder: Some("x265".into()),
+            outro: false,
+        };
+        let raw = |pix: &str| {
+            crate::source::RawVideoFormat::parse(Some("320"), Some("240"), Some("25"), Some(pix))
+                .unwrap()
+        };
+        let yuv420 = Source::raw("/m/original.yuv", raw("yuv420p"));
+        assert_eq!(feed(&Source::file("/m/original.y4m"), &spec), Feed::File);
+        assert_eq!(feed(&yuv420, &spec), Feed::Wrap);
+        assert_eq!(
+            feed(&Source::raw("/m/original.yuv", raw("yuv422p")), &spec),
+            Feed::Decode
+        );
+        assert_eq!(feed(&Source::file("/m/original.mov"), &spec), Feed::Decode);
+        spec.max_height = Some(720);
+        assert_eq!(feed(&yuv420, &spec), Feed::Decode);
+        assert_eq!(feed(&Source::file("/m/original.y4m"), &spec), Feed::Decode);
+    }
+
+    #[test]
     fn placeholders_are_checked_and_filled() {
         assert!(
             enc(&["--crf", "{crf}", "--preset", "{preset}"])
