@@ -15,6 +15,7 @@ use crate::external::{ExternalEncoder, check_external};
 use crate::info::MediaInfo;
 use crate::paths::ffmpeg_path_arg;
 use crate::progress::Progress;
+use crate::source::Source;
 use crate::staging::Staged;
 use crate::tools::Tools;
 
@@ -425,7 +426,7 @@ impl EncodeSpec {
 pub fn encode_args(
     encoders: &Encoders,
     threads: usize,
-    input: &Path,
+    input: &Source,
     info: &MediaInfo,
     spec: &EncodeSpec,
     outro: Option<(&Path, &MediaInfo)>,
@@ -435,9 +436,7 @@ pub fn encode_args(
         .for_codec(spec.codec)
         .ok_or_else(|| MediaError::NotMedia(format!("no encoder for {:?} here", spec.codec)))?;
     let with_sound = spec.audio != AudioChoice::None && info.primary_audio().is_some();
-    let mut a: Vec<OsString> = Vec::new();
-    a.push("-i".into());
-    a.push(ffmpeg_path_arg(input));
+    let mut a: Vec<OsString> = input.input_args();
     match outro {
         None => {
             let mut filters = Vec::new();
@@ -602,7 +601,7 @@ fn outro_graph(
 pub async fn run_encode(
     tools: &Tools,
     encoders: &Encoders,
-    input: &Path,
+    input: &Source,
     info: &MediaInfo,
     spec: &EncodeSpec,
     outro: Option<(&Path, &MediaInfo)>,

@@ -3,7 +3,9 @@
 //!
 //! The pipeline is `ffmpeg (decode, scale, fps → y4m) | encoder | ffmpeg (mux with the source's
 //! sound)`: the kernel moves the frames between them, nothing raw is written to disk. A `.y4m`
-//! source is already what the encoder reads, so it goes to the encoder as it is.
+//! source is already what the encoder reads, so it goes to the encoder as it is; a raw yuv420p
+//! `.yuv` source is only wrapped into Y4M by ffmpeg (no filter, no conversion), since encoders
+//! configured to read Y4M on stdin cannot be told a raw file's size and rate.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,7 @@ use crate::input_position::InputPosition;
 use crate::paths::ffmpeg_path_arg;
 use crate::process_chain::{Stage, run_chain};
 use crate::progress::Progress;
+use crate::source::{RawPixelFormat, Source};
 use crate::staging::Staged;
 use crate::tools::Tools;
 
@@ -105,12 +108,41 @@ fn is_y4m(path: &Path) -> bool {
 
 const CHAIN_PREFIX: &[&str] = &["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"];
 
+/// How the encoder gets its Y4M.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    /// A `.y4m` source is what the encoder reads: the file is its stdin.
+    File,
+    /// A raw yuv420p source: ffmpeg only puts a Y4M header and frame markers around the bytes
+    /// (no decode worth the name, no filter, no conversion).
+    Wrap,
+    /// Anything else: ffmpeg decodes (scales, changes the rate) and converts to yuv420p.
+    Decode,
+}
+
+fn feed(input: &Source, spec: &EncodeSpec) -> Feed {
+    if spec.max_height.is_some() || spec.fps.is_some() {
+        return Feed::Decode;
+    }
+    match input.raw_format() {
+        None if is_y4m(input.path()) => Feed::File,
+        Some(raw) if raw.pix_fmt == RawPixelFormat::Yuv420p => Feed::Wrap,
+        _ => Feed::Decode,
+    }
+}
+
 /// Encodes `input` through `encoder` into `output` (temporary name until complete).
+///
+/// An H.264/HEVC encoder writes an elementary stream, which has no timestamps. MP4 takes it with
+/// a frame rate given to the demuxer; Matroska refuses packets without a presentation time in
+/// ffmpeg 5.1, so for MKV one more ffmpeg on the pipe first puts the stream into fragmented MP4
+/// (written as it goes, no seeking back), and the last one reads that and writes the container.
+/// AV1/VP9 encoders write IVF, which carries timestamps into any container.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_external_encode(
     tools: &Tools,
     encoder: &ExternalEncoder,
-    input: &Path,
+    input: &Source,
     info: &MediaInfo,
     spec: &EncodeSpec,
     output: &Path,
@@ -120,36 +152,35 @@ pub async fn run_external_encode(
     let staged = Staged::for_output(output).await?;
     let fps = spec
         .fps
-        .map(f64::from)
-        .or_else(|| info.primary_video().and_then(|v| v.frame_rate))
-        .filter(|f| f.is_finite() && *f > 0.0)
-        .unwrap_or(25.0);
-    let as_is = is_y4m(input) && spec.max_height.is_none() && spec.fps.is_none();
+        .map(|f| f.to_string())
+        .or_else(|| input.raw_format().map(|r| r.fps.to_string()))
+        .or_else(|| {
+            info.primary_video()
+                .and_then(|v| v.frame_rate)
+                .filter(|f| f.is_finite() && *f > 0.0)
+                .map(|f| f.to_string())
+        })
+        .unwrap_or_else(|| "25".into());
+    let feed = feed(input, spec);
 
     let mut stages = Vec::new();
-    if !as_is {
+    if feed != Feed::File {
         let mut a: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
-        a.extend(["-protocol_whitelist".into(), "file".into(), "-i".into()]);
-        a.push(ffmpeg_path_arg(input));
-        let mut filters = Vec::new();
-        if let Some(h) = spec.max_height {
-            filters.push(format!("scale=-2:'min({h},ih)':flags=bicubic"));
+        a.extend(["-protocol_whitelist".into(), "file".into()]);
+        a.extend(input.input_args());
+        a.extend(["-map".into(), "0:v:0".into()]);
+        if feed == Feed::Decode {
+            let mut filters = Vec::new();
+            if let Some(h) = spec.max_height {
+                filters.push(format!("scale=-2:'min({h},ih)':flags=bicubic"));
+            }
+            if let Some(f) = spec.fps {
+                filters.push(format!("fps={f}"));
+            }
+            filters.push("format=yuv420p".into());
+            a.extend(["-vf".into(), filters.join(",").into()]);
         }
-        if let Some(f) = spec.fps {
-            filters.push(format!("fps={f}"));
-        }
-        filters.push("format=yuv420p".into());
-        for s in [
-            "-map",
-            "0:v:0",
-            "-vf",
-            &filters.join(","),
-            "-f",
-            "yuv4mpegpipe",
-            "-",
-        ] {
-            a.push(s.into());
-        }
+        a.extend(["-f".into(), "yuv4mpegpipe".into(), "-".into()]);
         stages.push(Stage {
             tool: "ffmpeg",
             program: tools.ffmpeg.clone(),
@@ -161,31 +192,56 @@ pub async fn run_external_encode(
         program: encoder.program.clone(),
         args: encoder.arguments(spec),
     });
-    let mut m: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
-    for s in [
-        "-y",
-        "-protocol_whitelist",
-        "pipe",
-        // An elementary stream has no timestamps: make them from the frame rate.
-        "-fflags",
-        "+genpts",
-        "-framerate",
-        &format!("{fps}"),
-        "-f",
-        elementary_format(encoder.codec),
-        "-i",
-        "pipe:0",
-        "-protocol_whitelist",
-        "file",
-        "-i",
-    ] {
-        m.push(s.into());
+    // An H.264/HEVC elementary stream has no timestamps: the demuxer makes them from the frame
+    // rate. IVF (AV1, VP9) has its own, and its demuxer takes no frame rate.
+    let bare_stream = matches!(encoder.codec, Codec::H264 | Codec::Hevc);
+    let mut elementary_input: Vec<&str> = vec!["-protocol_whitelist", "pipe"];
+    if bare_stream {
+        elementary_input.extend(["-fflags", "+genpts", "-framerate", &fps]);
     }
-    m.push(ffmpeg_path_arg(input));
+    elementary_input.extend(["-f", elementary_format(encoder.codec), "-i", "pipe:0"]);
+    let timestamped_first = bare_stream && spec.container != Container::Mp4;
+    if timestamped_first {
+        let mut t: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
+        t.extend(elementary_input.iter().map(OsString::from));
+        for s in [
+            "-map",
+            "0:v:0",
+            "-c:v",
+            "copy",
+            "-f",
+            "mp4",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+            "pipe:1",
+        ] {
+            t.push(s.into());
+        }
+        stages.push(Stage {
+            tool: "ffmpeg",
+            program: tools.ffmpeg.clone(),
+            args: t,
+        });
+    }
+    let mut m: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
+    m.push("-y".into());
+    if timestamped_first {
+        for s in ["-protocol_whitelist", "pipe", "-f", "mp4", "-i", "pipe:0"] {
+            m.push(s.into());
+        }
+    } else {
+        m.extend(elementary_input.iter().map(OsString::from));
+    }
+    // The source is opened a second time only for its sound.
+    let with_sound = spec.audio != AudioChoice::None && info.primary_audio().is_some();
+    if with_sound {
+        m.extend(["-protocol_whitelist".into(), "file".into()]);
+        m.extend(input.input_args());
+    }
     for s in ["-map", "0:v:0", "-c:v", "copy"] {
         m.push(s.into());
     }
-    if spec.audio != AudioChoice::None && info.primary_audio().is_some() {
+    if with_sound {
         m.extend(["-map".into(), "1:a:0".into()]);
         let codec: &[&str] = match spec.audio {
             AudioChoice::Copy => &["-c:a", "copy"],
@@ -215,15 +271,15 @@ pub async fn run_external_encode(
     });
 
     // The first stage reads the source from start to end: how far it is, is the progress.
-    let mut position = InputPosition::new(input, info.best_duration_s());
+    let mut position = InputPosition::new(input.path(), info.best_duration_s());
     let mut on_tick = |pid: u32| {
         if let Some(p) = position.as_mut().and_then(|p| p.sample(pid)) {
             on_progress(p);
         }
     };
     // With a raw source the encoder reads the file itself: it is handed over as its stdin.
-    let stdin = if as_is {
-        Some(std::fs::File::open(input)?)
+    let stdin = if feed == Feed::File {
+        Some(std::fs::File::open(input.path())?)
     } else {
         None
     };
@@ -254,13 +310,6 @@ pub fn check_external(
     encoder: &ExternalEncoder,
     spec: &EncodeSpec,
 ) -> Result<(), String> {
-    // ffmpeg 5.1 cannot give an elementary stream the timestamps Matroska needs without
-    // re-encoding; MP4 takes it as it is.
-    if spec.container != Container::Mp4 {
-        return Err(format!(
-            "the encoder '{encoder_name}' writes into mp4 only; use \"container\": \"mp4\""
-        ));
-    }
     if spec.codec != encoder.codec {
         return Err(format!(
             "the encoder '{encoder_name}' makes {}; ask for that codec",
@@ -285,6 +334,36 @@ mod tests {
             codec: Codec::Hevc,
             args: args.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn the_encoder_is_fed_without_a_decode_when_it_can_be() {
+        let mut spec = EncodeSpec {
+            codec: Codec::Hevc,
+            container: Container::Mkv,
+            quality: Quality::Crf(28),
+            preset: "medium".into(),
+            max_height: None,
+            fps: None,
+            audio: AudioChoice::None,
+            encoder: Some("x265".into()),
+            outro: false,
+        };
+        let raw = |pix: &str| {
+            crate::source::RawVideoFormat::parse(Some("320"), Some("240"), Some("25"), Some(pix))
+                .unwrap()
+        };
+        let yuv420 = Source::raw("/m/original.yuv", raw("yuv420p"));
+        assert_eq!(feed(&Source::file("/m/original.y4m"), &spec), Feed::File);
+        assert_eq!(feed(&yuv420, &spec), Feed::Wrap);
+        assert_eq!(
+            feed(&Source::raw("/m/original.yuv", raw("yuv422p")), &spec),
+            Feed::Decode
+        );
+        assert_eq!(feed(&Source::file("/m/original.mov"), &spec), Feed::Decode);
+        spec.max_height = Some(720);
+        assert_eq!(feed(&yuv420, &spec), Feed::Decode);
+        assert_eq!(feed(&Source::file("/m/original.y4m"), &spec), Feed::Decode);
     }
 
     #[test]

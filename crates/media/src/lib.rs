@@ -21,6 +21,7 @@ mod probe;
 mod process;
 mod process_chain;
 mod progress;
+mod source;
 mod sprite;
 mod staging;
 mod thumbnails;
@@ -45,6 +46,11 @@ pub use pipeline::{
 pub use poster::PosterPlan;
 pub use probe::probe;
 pub use progress::{Progress, ProgressParser};
+pub use source::{
+    FrameRate, MAX_RAW_DIMENSION, MAX_RAW_FPS, MIN_RAW_DIMENSION, RAW_FPS_KEY, RAW_HEIGHT_KEY,
+    RAW_PIX_FMT_KEY, RAW_WIDTH_KEY, RawFormatError, RawPixelFormat, RawVideoFormat, Source,
+    is_raw_yuv_name,
+};
 pub use sprite::SpriteGeometry;
 pub use thumbnails::{
     MAX_THUMBNAILS, ThumbnailPlan, ThumbnailRequest, run_thumbnails, thumbnail_name,

@@ -16,6 +16,7 @@ use crate::paths::ffmpeg_path_arg;
 use crate::poster::PosterPlan;
 use crate::probe::probe;
 use crate::progress::Progress;
+use crate::source::Source;
 use crate::sprite::SpriteGeometry;
 use crate::staging::{Staged, sync_dir};
 use crate::tools::Tools;
@@ -50,14 +51,14 @@ pub struct PipelineOutputs {
 /// a crash simply overwrites, and a failure or cancellation leaves no partial files.
 pub async fn run_pipeline(
     tools: &Tools,
-    input: &Path,
+    input: &Source,
     info: &MediaInfo,
     plan: &Plan,
     out_dir: &Path,
     opts: &RunOptions,
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<PipelineOutputs, MediaError> {
-    let span = info_span!("pipeline", input = %input.display(), plan = plan.name());
+    let span = info_span!("pipeline", input = %input.path().display(), plan = plan.name());
     async move {
         let video = info
             .primary_video()
@@ -100,8 +101,11 @@ pub async fn run_pipeline(
         if !poster_out.written().await {
             // The window found no frame (duration overstated); the first frame is better than none.
             info!("poster window empty; using the first frame");
-            let source = rendition.as_ref().map_or(input, |r| r.tmp());
-            let fallback = fallback_poster_args(source, &poster, poster_out.tmp());
+            let source = match &rendition {
+                Some(r) => Source::file(r.tmp()),
+                None => input.clone(),
+            };
+            let fallback = fallback_poster_args(&source, &poster, poster_out.tmp());
             run_ffmpeg(tools, &fallback, opts, None, &mut |_| {}).await?;
             if !poster_out.written().await {
                 return Err(MediaError::BadOutput("ffmpeg wrote no poster".into()));
@@ -110,8 +114,12 @@ pub async fn run_pipeline(
 
         let rendition_info = match &rendition {
             Some(r) => {
-                let probed =
-                    probe(tools, r.tmp(), opts.timeout.min(RENDITION_PROBE_TIMEOUT)).await?;
+                let probed = probe(
+                    tools,
+                    &Source::file(r.tmp()),
+                    opts.timeout.min(RENDITION_PROBE_TIMEOUT),
+                )
+                .await?;
                 if probed.primary_video().is_none() {
                     return Err(MediaError::BadOutput("the rendition has no video".into()));
                 }
@@ -144,7 +152,7 @@ pub async fn run_pipeline(
 /// for the "pipeline ≤ 1.15× bare transcode" benchmark. Pass to [`run_ffmpeg`].
 pub fn bare_transcode_args(
     tools: &Tools,
-    input: &Path,
+    input: &Source,
     info: &MediaInfo,
     spec: &TranscodeSpec,
     output: &Path,
@@ -197,15 +205,14 @@ fn os(items: &[&str]) -> impl Iterator<Item = OsString> {
 /// Build the full ffmpeg argument list for `plan`. `stills` adds the sprite and poster outputs.
 fn build_args(
     tools: &Tools,
-    input: &Path,
+    input: &Source,
     info: &MediaInfo,
     video: &StreamInfo,
     plan: &Plan,
     rendition: Option<&Path>,
     stills: Option<(&SpriteGeometry, &Path, &PosterPlan, &Path)>,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> = os(&["-i"]).collect();
-    args.push(ffmpeg_path_arg(input));
+    let mut args: Vec<OsString> = input.input_args();
 
     let v_in = format!("[0:{}]", video.index);
     let mut graph = String::new();
@@ -381,9 +388,8 @@ fn x264_args(tools: &Tools, spec: &TranscodeSpec, video: &StreamInfo) -> Vec<OsS
 }
 
 /// First frame of `source` as the poster.
-fn fallback_poster_args(source: &Path, poster: &PosterPlan, out: &Path) -> Vec<OsString> {
-    let mut args: Vec<OsString> = os(&["-i"]).collect();
-    args.push(ffmpeg_path_arg(source));
+fn fallback_poster_args(source: &Source, poster: &PosterPlan, out: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = source.input_args();
     args.extend(os(&[
         "-map",
         "0:v:0",

@@ -1,7 +1,6 @@
 //! ffprobe a file into [`MediaInfo`].
 
 use std::ffi::OsString;
-use std::path::Path;
 use std::time::Duration;
 
 use tracing::{Instrument, info_span};
@@ -9,7 +8,7 @@ use tracing::{Instrument, info_span};
 use crate::command::{RunOptions, run_ffprobe};
 use crate::error::MediaError;
 use crate::info::MediaInfo;
-use crate::paths::ffmpeg_path_arg;
+use crate::source::Source;
 use crate::tools::Tools;
 
 /// ffprobe's JSON for even a many-stream file is a few KiB; anything near this is hostile.
@@ -23,7 +22,12 @@ const NOT_FOOTAGE_FORMATS: &[&str] = &["tty", "hls", "concat", "ffmetadata", "da
 ///
 /// Empty files and non-media documents give [`MediaError::NotMedia`]; ffprobe's own refusal gives
 /// [`MediaError::Failed`] with `tool == "ffprobe"`; both are permanent.
-pub async fn probe(tools: &Tools, path: &Path, timeout: Duration) -> Result<MediaInfo, MediaError> {
+pub async fn probe(
+    tools: &Tools,
+    source: &Source,
+    timeout: Duration,
+) -> Result<MediaInfo, MediaError> {
+    let path = source.path();
     let span = info_span!("probe", path = %path.display());
     async move {
         let meta = tokio::fs::metadata(path).await?;
@@ -33,7 +37,11 @@ pub async fn probe(tools: &Tools, path: &Path, timeout: Duration) -> Result<Medi
         if meta.len() == 0 {
             return Err(MediaError::NotMedia("the file is empty".into()));
         }
-        let args: Vec<OsString> = vec![
+        if let Some(raw) = source.raw_format() {
+            raw.frames_in(meta.len())
+                .map_err(|e| MediaError::NotMedia(e.to_string()))?;
+        }
+        let mut args: Vec<OsString> = vec![
             "-v".into(),
             "error".into(),
             "-hide_banner".into(),
@@ -43,8 +51,8 @@ pub async fn probe(tools: &Tools, path: &Path, timeout: Duration) -> Result<Medi
             "-show_streams".into(),
             "-of".into(),
             "json".into(),
-            ffmpeg_path_arg(path),
         ];
+        args.extend(source.probe_args());
         let json = run_ffprobe(tools, &args, &RunOptions::new(timeout), MAX_PROBE_JSON).await?;
         let info = MediaInfo::from_ffprobe_json(&json)?;
         check_is_media(&info)?;

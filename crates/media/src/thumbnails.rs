@@ -10,6 +10,7 @@ use crate::command::{RunOptions, run_ffmpeg};
 use crate::error::MediaError;
 use crate::paths::ffmpeg_path_arg;
 use crate::progress::Progress;
+use crate::source::Source;
 use crate::staging::Staged;
 use crate::tools::Tools;
 
@@ -102,7 +103,7 @@ pub fn thumbnail_name(index: usize) -> String {
 /// Writes the planned images into `out_dir`; returns their paths in order.
 pub async fn run_thumbnails(
     tools: &Tools,
-    input: &Path,
+    input: &Source,
     plan: &ThumbnailPlan,
     out_dir: &Path,
     opts: &RunOptions,
@@ -156,7 +157,7 @@ enum Seek {
 }
 
 /// One JPEG of `width` from `input` at `seek`.
-fn frame_args(input: &Path, seek: Seek, width: u32, out: &Path) -> Vec<std::ffi::OsString> {
+fn frame_args(input: &Source, seek: Seek, width: u32, out: &Path) -> Vec<std::ffi::OsString> {
     let mut a: Vec<std::ffi::OsString> = Vec::new();
     match seek {
         Seek::At(t) => {
@@ -165,12 +166,8 @@ fn frame_args(input: &Path, seek: Seek, width: u32, out: &Path) -> Vec<std::ffi:
         // From a second before the end, every frame overwrites the last: the final one stays.
         Seek::LastFrame => a.extend(["-sseof".into(), "-1".into()]),
     }
-    a.extend([
-        "-i".into(),
-        ffmpeg_path_arg(input),
-        "-map".into(),
-        "0:v:0".into(),
-    ]);
+    a.extend(input.input_args());
+    a.extend(["-map".into(), "0:v:0".into()]);
     if let Seek::At(_) = seek {
         a.extend(["-frames:v".into(), "1".into()]);
     }

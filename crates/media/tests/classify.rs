@@ -160,7 +160,7 @@ async fn non_media_files_fail_permanently() {
     std::fs::write(&dash, b"nothing").expect("write");
 
     for path in [&zero, &random, &text_mp4, &text_txt, &dash] {
-        let err = dailies_media::probe(&tools(), path, PROBE_TIMEOUT)
+        let err = dailies_media::probe(&tools(), &dailies_media::Source::file(path), PROBE_TIMEOUT)
             .await
             .expect_err("must not probe as media");
         assert!(err.is_permanent(), "{}: {err:?}", path.display());
@@ -170,8 +170,12 @@ async fn non_media_files_fail_permanently() {
             "path leaked: {msg}"
         );
     }
-    let missing = dailies_media::probe(&tools(), &dir.path().join("nope.mp4"), PROBE_TIMEOUT)
-        .await
-        .expect_err("missing");
+    let missing = dailies_media::probe(
+        &tools(),
+        &dailies_media::Source::file(dir.path().join("nope.mp4")),
+        PROBE_TIMEOUT,
+    )
+    .await
+    .expect_err("missing");
     assert!(matches!(missing, MediaError::Io(_)));
 }

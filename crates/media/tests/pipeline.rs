@@ -271,7 +271,7 @@ async fn cancelled_pipeline_leaves_nothing_behind() {
     let opts = opts().with_cancel(token);
     let err = run_pipeline(
         &tools(),
-        &mkv,
+        &dailies_media::Source::file(&mkv),
         &info,
         &Plan::Remux {
             audio: AudioPlan::Copy,

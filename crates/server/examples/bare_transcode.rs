@@ -32,7 +32,7 @@ async fn plan_for(
     config: &Config,
     input: &Path,
 ) -> Result<(media::MediaInfo, Plan)> {
-    let info = media::probe(tools, input, Duration::from_secs(60))
+    let info = media::probe(tools, &media::Source::file(input), Duration::from_secs(60))
         .await
         .with_context(|| format!("cannot probe {}", input.display()))?;
     let faststart = media::is_streamable_mp4(input).await.unwrap_or(false);
@@ -47,7 +47,8 @@ async fn transcode(config: &Config, input: &Path, output: &Path) -> Result<()> {
     let Plan::Transcode(spec) = plan else {
         bail!("{} needs no transcode (plan {plan:?})", input.display());
     };
-    let args = media::bare_transcode_args(&tools, input, &info, &spec, output)?;
+    let args =
+        media::bare_transcode_args(&tools, &media::Source::file(input), &info, &spec, output)?;
     let shown: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -73,7 +74,7 @@ async fn pipeline(config: &Config, input: &Path, dir: &Path) -> Result<()> {
     let start = Instant::now();
     media::run_pipeline(
         &tools,
-        input,
+        &media::Source::file(input),
         &info,
         &plan,
         dir,

@@ -89,6 +89,18 @@ pub enum Command {
         /// An API token (`dailies token create NAME`); better passed in the environment.
         #[arg(long, env = "DAILIES_TOKEN", hide_env_values = true)]
         token: String,
+        /// For raw `.yuv` files: the frame width in pixels.
+        #[arg(long)]
+        raw_width: Option<String>,
+        /// For raw `.yuv` files: the frame height in pixels.
+        #[arg(long)]
+        raw_height: Option<String>,
+        /// For raw `.yuv` files: the frame rate (25, 29.97 or 30000/1001).
+        #[arg(long)]
+        raw_fps: Option<String>,
+        /// For raw `.yuv` files: the pixel format (yuv420p, yuv422p, yuv444p, yuv420p10le, …).
+        #[arg(long)]
+        raw_pix_fmt: Option<String>,
     },
     /// Print what ffprobe finds in a file, as JSON, and what processing would do with it.
     Probe { file: PathBuf },

@@ -44,10 +44,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         files,
         server,
         token,
+        raw_width,
+        raw_height,
+        raw_fps,
+        raw_pix_fmt,
     } = cli.command
     {
+        let given = [&raw_width, &raw_height, &raw_fps, &raw_pix_fmt];
+        let raw = match given.iter().any(|v| v.is_some()) {
+            true => Some(
+                dailies_media::RawVideoFormat::parse(
+                    raw_width.as_deref(),
+                    raw_height.as_deref(),
+                    raw_fps.as_deref(),
+                    raw_pix_fmt.as_deref(),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}").context("--raw-* options"))?,
+            ),
+            false => None,
+        };
         return tokio::task::spawn_blocking(move || {
-            commands::upload::upload(&files, &server, &token)
+            commands::upload::upload(&files, &server, &token, raw)
         })
         .await?;
     }

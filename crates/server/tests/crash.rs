@@ -160,6 +160,7 @@ fn interrupted_registration_is_completed_and_strays_are_trashed_at_start() {
         sha256: hashes.sha256,
         blake3: hashes.blake3,
         size: hashes.size,
+        raw_video: None,
     };
     std::fs::write(
         placed_dir.join(INGEST_RECORD),

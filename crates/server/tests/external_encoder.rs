@@ -1,6 +1,6 @@
 //! External encoders configured by the admin (tested with Debian's x265 command-line encoder):
-//! ffmpeg decodes, x265 encodes from a pipe, ffmpeg muxes with the sound; a Y4M source goes to
-//! the encoder as it is. Requests naming an encoder are checked against what it can do, and a
+//! ffmpeg decodes, x265 encodes from a pipe, ffmpeg muxes with the sound (into MP4 or MKV); a
+//! Y4M source goes to the encoder as it is. Requests naming an encoder are checked against what it can do, and a
 //! configuration with unknown placeholders is refused at start.
 
 mod common;
@@ -98,6 +98,21 @@ fn x265_through_pipes_makes_hevc_with_the_sources_sound() {
         .unwrap();
     assert!((duration - 3.0).abs() < 0.3, "duration {duration}");
 
+    // Into Matroska: the elementary stream gets its timestamps on the way (fragmented MP4 on a
+    // pipe), the sound comes along.
+    let mkv = encode_and_probe(
+        &server,
+        &alice,
+        &video,
+        r#"{"codec":"hevc","encoder":"x265","quality":{"crf":30},"preset":"ultrafast","container":"mkv"}"#,
+        dir.path(),
+    );
+    assert_eq!(mkv["format"]["format_name"], "matroska,webm", "{mkv}");
+    assert_eq!(codec_of(&mkv, "video").as_deref(), Some("hevc"));
+    assert_eq!(codec_of(&mkv, "audio").as_deref(), Some("aac"));
+    let duration: f64 = mkv["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((duration - 3.0).abs() < 0.3, "duration {duration}");
+
     // No intermediate raw file was left anywhere.
     let media = server.data().join("media").join(&video);
     let mut stray = Vec::new();
@@ -121,8 +136,8 @@ fn x265_through_pipes_makes_hevc_with_the_sources_sound() {
         ),
         (r#"{"codec":"hevc","encoder":"kvazaar"}"#, "x265"),
         (
-            r#"{"codec":"hevc","encoder":"x265","container":"mkv"}"#,
-            "mp4",
+            r#"{"codec":"hevc","encoder":"x265","container":"webm"}"#,
+            "webm holds vp9 or av1",
         ),
         (
             r#"{"codec":"hevc","encoder":"x265","preset":"fast; rm -rf /"}"#,
@@ -192,6 +207,49 @@ fn a_y4m_source_goes_to_the_encoder_as_it_is() {
     );
     assert_eq!(codec_of(&probe, "video").as_deref(), Some("hevc"));
     assert_eq!(codec_of(&probe, "audio"), None);
+}
+
+/// An encoder of VP9 in IVF (ffmpeg's libvpx, standing in for vpxenc): IVF carries its own
+/// timestamps, into WebM with the source's sound as Opus.
+const VP9_IVF: &str = r#"
+[encoders.vp9ivf]
+program = "ffmpeg"
+codec = "vp9"
+args = ["-v", "error", "-f", "yuv4mpegpipe", "-i", "-", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-crf", "{crf}", "-b:v", "0", "-f", "ivf", "-"]
+"#;
+
+#[test]
+fn an_ivf_encoder_writes_webm_with_opus() {
+    let server = Server::start(VP9_IVF);
+    let alice = server.user_token("alice", false);
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make_clip(
+        dir.path(),
+        "src.mp4",
+        2.0,
+        "testsrc2=size=320x240:rate=25",
+        H264_AAC,
+    );
+    server.drop_file(Some("alice"), "src.mp4", &clip);
+    let video = server.wait_settled("src.mp4")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (container, format) in [("webm", "matroska,webm"), ("mkv", "matroska,webm")] {
+        let body = format!(
+            r#"{{"codec":"vp9","encoder":"vp9ivf","quality":{{"crf":40}},"container":"{container}","audio":"opus"}}"#
+        );
+        let probe = encode_and_probe(&server, &alice, &video, &body, dir.path());
+        assert_eq!(probe["format"]["format_name"], format, "{probe}");
+        assert_eq!(codec_of(&probe, "video").as_deref(), Some("vp9"));
+        assert_eq!(codec_of(&probe, "audio").as_deref(), Some("opus"));
+        let duration: f64 = probe["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((duration - 2.0).abs() < 0.3, "duration {duration}");
+    }
 }
 
 #[test]

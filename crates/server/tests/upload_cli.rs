@@ -112,3 +112,60 @@ fn an_interrupted_upload_is_resumed_not_restarted() {
     let (_, _, body) = server.get_bytes(v["original_url"].as_str().unwrap(), &server.admin_token);
     assert_eq!(body, bytes, "byte-identical after the resume");
 }
+
+#[test]
+fn a_raw_yuv_goes_up_with_its_format_and_without_one_is_not_sent() {
+    let server = Server::start("");
+    let src = tempfile::tempdir().unwrap();
+    let yuv = src.path().join("plate.yuv");
+    let ok = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25",
+            "-frames:v",
+            "25",
+            "-pix_fmt",
+            "yuv422p",
+            "-f",
+            "rawvideo",
+        ])
+        .arg(&yuv)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+
+    let bare = upload(&server, &server.admin_token, &yuv);
+    assert!(!bare.status.success());
+    let err = String::from_utf8_lossy(&bare.stderr);
+    assert!(err.contains("--raw-width"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["upload", yuv.to_str().unwrap(), "--server", &server.base])
+        .args([
+            "--raw-width",
+            "160",
+            "--raw-height",
+            "120",
+            "--raw-fps",
+            "25",
+        ])
+        .args(["--raw-pix-fmt", "yuv422p"])
+        .env("DAILIES_TOKEN", &server.admin_token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = server.wait_settled("plate.yuv");
+    assert_eq!(v["status"], "ready", "{v}");
+    assert_eq!(v["width"], 160);
+    let d = v["duration_s"].as_f64().unwrap();
+    assert!((d - 1.0).abs() < 0.05, "duration {d}");
+}

@@ -64,7 +64,7 @@ pub fn make_h264_aac(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
 }
 
 pub async fn probe(path: &Path) -> MediaInfo {
-    dailies_media::probe(&tools(), path, PROBE_TIMEOUT)
+    dailies_media::probe(&tools(), &dailies_media::Source::file(path), PROBE_TIMEOUT)
         .await
         .unwrap_or_else(|e| panic!("probe {}: {e}", path.display()))
 }
@@ -90,9 +90,15 @@ pub async fn plan_for(path: &Path) -> (MediaInfo, Plan) {
 
 pub async fn run(path: &Path, info: &MediaInfo, plan: &Plan, out: &Path) -> PipelineOutputs {
     let mut ticks = Vec::new();
-    let outputs = run_pipeline(&tools(), path, info, plan, out, &opts(), &mut |p| {
-        ticks.push(p)
-    })
+    let outputs = run_pipeline(
+        &tools(),
+        &dailies_media::Source::file(path),
+        info,
+        plan,
+        out,
+        &opts(),
+        &mut |p| ticks.push(p),
+    )
     .await
     .unwrap_or_else(|e| panic!("pipeline: {e}"));
     assert!(!ticks.is_empty(), "no progress reported");

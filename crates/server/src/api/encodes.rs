@@ -81,9 +81,8 @@ pub(crate) async fn media_info(app: &App, video: &Video) -> Result<MediaInfo, Ap
     {
         return Ok(info);
     }
-    let original = crate::jobs::process_video::original_path(app, video).ok_or_else(|| {
-        ApiError::Conflict("this video's original is no longer on the server".into())
-    })?;
+    let original =
+        crate::jobs::process_video::original_source(app, video).map_err(ApiError::Conflict)?;
     let timeout = std::time::Duration::from_secs_f64(app.config.probe_timeout_secs);
     media::probe(&app.tools, &original, timeout)
         .await

@@ -26,6 +26,7 @@ pub async fn import(app: &App, files: &[PathBuf], user: &str, wait: bool) -> Res
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
         let incoming = Incoming {
+            raw_video: None,
             known_hashes: None,
             path,
             original_filename: &name,

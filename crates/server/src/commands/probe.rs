@@ -11,9 +11,11 @@ use crate::config::Config;
 
 pub async fn probe(config: &Config, file: &Path) -> Result<()> {
     let tools = config.tools();
+    // `dailies probe` takes a file that describes itself; a raw .yuv needs its format given
+    // with an upload.
     let info = media::probe(
         &tools,
-        file,
+        &media::Source::file(file),
         Duration::from_secs_f64(config.probe_timeout_secs),
     )
     .await

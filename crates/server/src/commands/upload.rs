@@ -16,6 +16,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
+use dailies_media::{
+    RAW_FPS_KEY, RAW_HEIGHT_KEY, RAW_PIX_FMT_KEY, RAW_WIDTH_KEY, RawVideoFormat, is_raw_yuv_name,
+};
+
 use crate::ingest::hashing::hash_file;
 
 /// Bytes sent per PATCH: large enough for full speed, small enough that a retry loses little.
@@ -32,6 +36,8 @@ struct Client {
     agent: ureq::Agent,
     server: String,
     token: String,
+    /// The format given for raw `.yuv` files (`--raw-*`).
+    raw: Option<RawVideoFormat>,
 }
 
 impl Client {
@@ -44,7 +50,12 @@ impl Client {
     }
 }
 
-pub fn upload(files: &[PathBuf], server: &str, token: &str) -> Result<()> {
+pub fn upload(
+    files: &[PathBuf],
+    server: &str,
+    token: &str,
+    raw: Option<RawVideoFormat>,
+) -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(15)))
@@ -57,6 +68,7 @@ pub fn upload(files: &[PathBuf], server: &str, token: &str) -> Result<()> {
         agent,
         server: server.to_owned(),
         token: token.to_owned(),
+        raw,
     };
     let mut failed = 0;
     for file in files {
@@ -94,6 +106,17 @@ fn upload_one(client: &Client, path: &Path) -> Result<String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "upload".to_owned());
+    // A raw .yuv says nothing about itself: its format goes with the upload, checked here first.
+    let raw = match is_raw_yuv_name(&name) {
+        true => {
+            let raw = client.raw.context(
+                "a raw .yuv file needs its format: give --raw-width, --raw-height, --raw-fps and --raw-pix-fmt",
+            )?;
+            raw.frames_in(size)?;
+            Some(raw)
+        }
+        false => None,
+    };
     eprintln!("{name}: checking…");
     let sha256 = hash_file(path, None)
         .context("cannot read the file")?
@@ -122,14 +145,14 @@ fn upload_one(client: &Client, path: &Path) -> Result<String> {
                 .context("no upload_url")?
                 .to_owned()
         }
-        _ => create(client, &name, &sha256, size)?,
+        _ => create(client, &name, &sha256, size, raw.as_ref())?,
     };
     match send(client, path, &name, &location, size)? {
         Sent::Done(message) => Ok(message),
         // The server no longer has the upload (expired, or removed): start once more.
         Sent::Gone => {
             eprintln!("{name}: the server no longer has the earlier upload; starting again");
-            let location = create(client, &name, &sha256, size)?;
+            let location = create(client, &name, &sha256, size, raw.as_ref())?;
             match send(client, path, &name, &location, size)? {
                 Sent::Done(message) => Ok(message),
                 Sent::Gone => bail!("the server removed the upload while it was being sent"),
@@ -144,12 +167,28 @@ enum Sent {
     Gone,
 }
 
-fn create(client: &Client, name: &str, sha256: &str, size: u64) -> Result<String> {
-    let metadata = format!(
+fn create(
+    client: &Client,
+    name: &str,
+    sha256: &str,
+    size: u64,
+    raw: Option<&RawVideoFormat>,
+) -> Result<String> {
+    let mut metadata = format!(
         "filename {},sha256 {}",
         BASE64.encode(name),
         BASE64.encode(sha256)
     );
+    if let Some(raw) = raw {
+        for (key, value) in [
+            (RAW_WIDTH_KEY, raw.width.to_string()),
+            (RAW_HEIGHT_KEY, raw.height.to_string()),
+            (RAW_FPS_KEY, raw.fps.to_string()),
+            (RAW_PIX_FMT_KEY, raw.pix_fmt.name().to_owned()),
+        ] {
+            metadata.push_str(&format!(",{key} {}", BASE64.encode(value)));
+        }
+    }
     let res = client
         .agent
         .post(client.url("/api/uploads/"))

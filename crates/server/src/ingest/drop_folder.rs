@@ -273,6 +273,8 @@ async fn take(app: &App, f: &Found) -> bool {
         owner: &owner,
         transfer: Transfer::Move,
         source: "drop",
+        // A file in a folder carries no format: a `.yuv` is refused below, naming what is missing.
+        raw_video: None,
     };
     match register_file(app, incoming).await {
         Ok(Registered::New { .. }) => true,
@@ -291,6 +293,12 @@ async fn take(app: &App, f: &Found) -> bool {
             None,
         ),
         Err(IngestError::NotAFile) => true,
+        Err(IngestError::RawFormat(e)) => reject(
+            format!(
+                "{e}. A .yuv file has no header, and a file dropped in the folder cannot say its format: upload it with those keys in the tus Upload-Metadata, or convert it to .y4m, which carries them."
+            ),
+            None,
+        ),
         Err(IngestError::Other(e)) => {
             // Left in place: tried again later, once the cause (disk, database) may be fixed.
             tracing::error!(error = %format!("{e:#}"), "ingest failed; will retry");

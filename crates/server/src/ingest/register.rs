@@ -19,6 +19,7 @@ use crate::ids;
 use crate::ingest::hashing::{self, ContentHashes, FileIdentity};
 use crate::ingest::reject::move_file;
 use crate::layout::safe_extension;
+use dailies_media::{RawFormatError, RawVideoFormat, is_raw_yuv_name};
 
 /// Name of the record written beside each original before its row exists.
 pub const INGEST_RECORD: &str = "ingest.json";
@@ -42,6 +43,8 @@ pub struct Incoming<'a> {
     pub transfer: Transfer,
     /// Where it came from: `drop`, `import`, `upload`.
     pub source: &'a str,
+    /// The format of a headerless `.yuv` file, given with its upload; required for such a file.
+    pub raw_video: Option<RawVideoFormat>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -63,6 +66,9 @@ pub enum IngestError {
     Empty,
     #[error("this is not a regular file")]
     NotAFile,
+    /// A `.yuv` file without its format, or whose size does not fit the format given.
+    #[error(transparent)]
+    RawFormat(#[from] RawFormatError),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -78,6 +84,38 @@ pub struct IngestRecord {
     pub sha256: String,
     pub blake3: String,
     pub size: u64,
+    /// A raw `.yuv` original's format: every tool reading the original is told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_video: Option<RawVideoFormat>,
+}
+
+/// A `.yuv` file must come with its format, and be a whole number of its frames; other files
+/// keep no raw format (one given for them is ignored).
+fn check_raw_format(
+    filename: &str,
+    given: Option<RawVideoFormat>,
+    size: u64,
+) -> Result<Option<RawVideoFormat>, RawFormatError> {
+    if !is_raw_yuv_name(filename) {
+        return Ok(None);
+    }
+    let format = given.ok_or_else(|| {
+        RawFormatError::Missing(vec![
+            dailies_media::RAW_WIDTH_KEY,
+            dailies_media::RAW_HEIGHT_KEY,
+            dailies_media::RAW_FPS_KEY,
+            dailies_media::RAW_PIX_FMT_KEY,
+        ])
+    })?;
+    format.frames_in(size)?;
+    Ok(Some(format))
+}
+
+/// The `ingest.json` record of the video in `dir`.
+pub fn read_record(dir: &Path) -> anyhow::Result<IngestRecord> {
+    let bytes = std::fs::read(dir.join(INGEST_RECORD))
+        .with_context(|| format!("cannot read {}", dir.join(INGEST_RECORD).display()))?;
+    serde_json::from_slice(&bytes).context("the ingest record is not valid")
 }
 
 /// A title from a file name: the name without its extension.
@@ -108,6 +146,7 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
     if meta.len() == 0 {
         return Err(IngestError::Empty);
     }
+    let raw_video = check_raw_format(incoming.original_filename, incoming.raw_video, meta.len())?;
 
     let id = ids::new_id();
     let dir = app
@@ -167,6 +206,7 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
         sha256: hashes.sha256.clone(),
         blake3: hashes.blake3.clone(),
         size: hashes.size,
+        raw_video,
     };
     let record_json = serde_json::to_vec_pretty(&record).context("ingest record")?;
     write_durably(&dir.join(INGEST_RECORD), &record_json)

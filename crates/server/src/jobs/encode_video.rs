@@ -77,7 +77,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
                             None,
                         ));
                     }
-                    let clip_info = probe(app, &clip, ctx).await?;
+                    let clip_info = probe(app, &media::Source::file(clip.clone()), ctx).await?;
                     Some((clip, clip_info))
                 }
                 false => None,

@@ -64,7 +64,7 @@ pub(crate) fn run_options(app: &App, info: &media::MediaInfo, ctx: &JobContext) 
 /// Probes a file, unless the job is cancelled first (dropping the probe kills ffprobe).
 pub(crate) async fn probe(
     app: &App,
-    file: &std::path::Path,
+    file: &media::Source,
     ctx: &JobContext,
 ) -> Result<media::MediaInfo, JobError> {
     let probe_timeout = Duration::from_secs_f64(app.config.probe_timeout_secs);
@@ -79,15 +79,36 @@ pub(crate) async fn probe(
 pub(crate) async fn live_original(
     app: &App,
     video_id: &str,
-) -> Result<(videos::Video, PathBuf), JobError> {
+) -> Result<(videos::Video, media::Source), JobError> {
     let video = videos::get(&app.db, video_id)
         .await?
         .filter(|v| v.deleted_at.is_none())
         .ok_or_else(|| JobError::permanent("The video was deleted.", None))?;
-    let original = original_path(app, &video).ok_or_else(|| {
-        JobError::permanent("The original file is missing from the server.", None)
-    })?;
+    let original = original_source(app, &video).map_err(|e| JobError::permanent(e, None))?;
     Ok((video, original))
+}
+
+/// The original of a video as the media tools must read it: its path and, for a raw `.yuv`
+/// file, the format recorded in `ingest.json` when it was registered. Every job and request that
+/// reads an original gets it here. The error is a sentence for people.
+pub(crate) fn original_source(app: &App, video: &videos::Video) -> Result<media::Source, String> {
+    let path = original_path(app, video)
+        .ok_or_else(|| "The original file is missing from the server.".to_owned())?;
+    if !media::is_raw_yuv_name(&path.to_string_lossy()) {
+        return Ok(media::Source::file(path));
+    }
+    let dir = app
+        .layout
+        .video_dir(&video.id)
+        .ok_or_else(|| "invalid video id".to_owned())?;
+    let record = crate::ingest::register::read_record(&dir).map_err(|e| {
+        tracing::error!(error = %format!("{e:#}"), "no ingest record for a raw original");
+        "The format of this raw .yuv original was not recorded.".to_owned()
+    })?;
+    let format = record
+        .raw_video
+        .ok_or_else(|| "The format of this raw .yuv original was not recorded.".to_owned())?;
+    Ok(media::Source::raw(path, format))
 }
 
 /// The original of a video, if it is still in `media/`.
@@ -111,9 +132,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         tracing::info!(status = %video.status, "nothing to do");
         return Ok(());
     }
-    let original = original_path(app, &video).ok_or_else(|| {
-        JobError::permanent("The original file is missing from the server.", None)
-    })?;
+    let original = original_source(app, &video).map_err(|e| JobError::permanent(e, None))?;
     let dir = app
         .layout
         .video_dir(&video.id)
@@ -121,7 +140,9 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     videos::set_processing(&app.db, &video.id).await?;
 
     let info = probe(app, &original, ctx).await?;
-    let faststart = media::is_streamable_mp4(&original).await.unwrap_or(false);
+    let faststart = media::is_streamable_mp4(original.path())
+        .await
+        .unwrap_or(false);
     let plan = media::decide(&info, &app.config.limits(), faststart)
         .map_err(|r| JobError::permanent(r.reason, None))?;
     tracing::info!(plan = ?plan, "decided");
@@ -145,7 +166,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
 
     let playable = match &outputs.rendition {
         Some(path) => file_name(path)?,
-        None => file_name(&original)?,
+        None => file_name(original.path())?,
     };
     // The metadata users see describes what plays: the rendition when there is one.
     let shown = outputs.rendition_info.as_ref().unwrap_or(&info);

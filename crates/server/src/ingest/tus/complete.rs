@@ -15,7 +15,7 @@ use crate::ingest::register::{
 };
 
 use super::locks::HashState;
-use super::protocol::{TusError, parse_metadata};
+use super::protocol::{TusError, parse_metadata, raw_format};
 use super::receive::rebuild_hasher;
 use super::{part_path, remove_upload};
 
@@ -54,7 +54,16 @@ pub async fn complete(app: &App, u: &Upload, hashes: ContentHashes) -> Result<Fi
     let owner = users::by_id(&app.db, &u.owner_id)
         .await?
         .ok_or_else(|| TusError::new(404, "the upload's owner no longer exists"))?;
+    let metadata = parse_metadata(&u.metadata).unwrap_or_default();
+    let raw_video = match raw_format(&u.filename, &metadata, None) {
+        Ok(r) => r,
+        Err(e) => {
+            remove_upload(app, &u.id).await?;
+            return Err(e);
+        }
+    };
     let incoming = Incoming {
+        raw_video,
         path: &path,
         known_hashes: Some(hashes),
         original_filename: &u.filename,
@@ -64,7 +73,6 @@ pub async fn complete(app: &App, u: &Upload, hashes: ContentHashes) -> Result<Fi
     };
     let video_id = match register_file(app, incoming).await {
         Ok(Registered::New { video_id }) => {
-            let metadata = parse_metadata(&u.metadata).unwrap_or_default();
             if let Some(title) = metadata.get("title").and_then(|t| clean_title(t.trim())) {
                 videos::set_title(&app.db, &video_id, &title).await?;
             }
@@ -77,6 +85,11 @@ pub async fn complete(app: &App, u: &Upload, hashes: ContentHashes) -> Result<Fi
         }
         Err(IngestError::Empty) => {
             return Err(TusError::new(400, "an empty file cannot become a video"));
+        }
+        Err(IngestError::RawFormat(e)) => {
+            // The bytes do not fit the format declared: nothing is kept.
+            remove_upload(app, &u.id).await?;
+            return Err(TusError::new(400, format!("{e}; the upload was discarded")));
         }
         Err(e) => return Err(anyhow::anyhow!("{e}").into()),
     };

@@ -19,8 +19,8 @@ use crate::ids;
 use super::complete;
 use super::protocol::{
     CHECKSUMS, Checksum, EXTENSIONS, OFFSET_CONTENT_TYPE, TUS_VERSION, TusError, clean_filename,
-    expires_http, header_str, is_sha256_hex, parse_metadata, parse_u64, require_version, set,
-    tus_headers, upload_url,
+    expires_http, header_str, is_sha256_hex, parse_metadata, parse_u64, raw_format,
+    require_version, set, tus_headers, upload_url,
 };
 use super::receive::{self, WriteOutcome};
 use super::{VIDEO_ID_HEADER, concat, limits, owned, part_path, refreshed_expiry, remove_upload};
@@ -131,6 +131,10 @@ pub async fn create(
     }
     limits::check_new(&app, &caller.0.id, length.unwrap_or(0), &upload.filename).await?;
     limits::check_open_uploads(&app, &caller.0.id).await?;
+    if upload.concat != Concat::Partial {
+        // A part is not the file: the final upload's format is checked when it completes.
+        raw_format(&upload.filename, &metadata, length)?;
+    }
     upload.length = length.map(|l| l as i64);
     // Everything about the first bytes is checked before the upload exists.
     let has_body = header_str(&headers, "content-type") == Some(OFFSET_CONTENT_TYPE);

@@ -114,6 +114,44 @@ pub fn parse_u64(h: &HeaderMap, name: &str) -> Result<Option<u64>, TusError> {
     }
 }
 
+/// The format a `.yuv` upload declares in its metadata (`raw_width`, `raw_height`, `raw_fps`,
+/// `raw_pix_fmt`), checked strictly; `None` for other files. With the length known, the file
+/// must be a whole number of frames. Refusals are 400s that name what to fix.
+pub fn raw_format(
+    filename: &str,
+    metadata: &HashMap<String, String>,
+    length: Option<u64>,
+) -> Result<Option<dailies_media::RawVideoFormat>, TusError> {
+    use dailies_media::{RAW_FPS_KEY, RAW_HEIGHT_KEY, RAW_PIX_FMT_KEY, RAW_WIDTH_KEY};
+    const KEYS: [&str; 4] = [RAW_WIDTH_KEY, RAW_HEIGHT_KEY, RAW_FPS_KEY, RAW_PIX_FMT_KEY];
+    if !dailies_media::is_raw_yuv_name(filename) {
+        return match KEYS.iter().find(|k| metadata.contains_key(**k)) {
+            Some(k) => Err(TusError::new(
+                400,
+                format!(
+                    "{k} describes a headerless .yuv file, and '{filename}' is not one; \
+                     name the file .yuv or leave the raw_* keys out"
+                ),
+            )),
+            None => Ok(None),
+        };
+    }
+    let get = |k: &str| metadata.get(k).map(String::as_str);
+    let format = dailies_media::RawVideoFormat::parse(
+        get(RAW_WIDTH_KEY),
+        get(RAW_HEIGHT_KEY),
+        get(RAW_FPS_KEY),
+        get(RAW_PIX_FMT_KEY),
+    )
+    .map_err(|e| TusError::new(400, e.to_string()))?;
+    if let Some(length) = length {
+        format
+            .frames_in(length)
+            .map_err(|e| TusError::new(400, e.to_string()))?;
+    }
+    Ok(Some(format))
+}
+
 /// `Upload-Metadata`: comma-separated `key base64value` pairs (value optional).
 pub fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, TusError> {
     let mut out = HashMap::new();
