@@ -378,12 +378,39 @@ fn pages_newest_first() {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "newest first, no repeats");
 
+    // Titles are c0..c4: a search matches whole substrings, case-insensitively, with `%` and
+    // `_` taken literally, and pages like the full list.
+    let titles = |path: &str| -> Vec<String> {
+        let (s, page) = server.get(path, &token);
+        assert_eq!(s, 200, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(titles("/api/videos?q=C3"), ["c3"]);
+    assert_eq!(
+        titles("/api/videos?q=%20c%20"),
+        ["c4", "c3", "c2", "c1", "c0"]
+    );
+    assert!(titles("/api/videos?q=c%25").is_empty());
+    assert!(titles("/api/videos?q=c_").is_empty());
+    assert!(titles("/api/videos?q=nothing").is_empty());
+    let (s, page) = server.get("/api/videos?q=c&limit=2", &token);
+    assert_eq!((s, page["items"].as_array().unwrap().len()), (200, 2));
+    assert!(page["next"].is_string());
+
+    let long = format!("/api/videos?q={}", "x".repeat(201));
     for bad in [
         "/api/videos?limit=0",
         "/api/videos?limit=1000",
         "/api/videos?limit=abc",
         "/api/videos?cursor=nonsense",
         "/api/videos?cursor=1.../../x",
+        "/api/videos?q=a%0Ab",
+        long.as_str(),
     ] {
         let (s, b) = server.get(bad, &token);
         assert_eq!(s, 400, "{bad}");

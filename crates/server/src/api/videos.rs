@@ -126,6 +126,8 @@ fn video_fields(v: &Video) -> Value {
 struct ListQuery {
     limit: Option<i64>,
     cursor: Option<String>,
+    /// Only videos whose title contains this (case-insensitive).
+    q: Option<String>,
 }
 
 fn parse_cursor(s: &str) -> Result<Cursor, ApiError> {
@@ -153,9 +155,15 @@ async fn list(
         ));
     }
     let cursor = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let search = q.q.as_deref().unwrap_or("").trim();
+    if search.chars().count() > 200 || search.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "q must be at most 200 characters without control characters".into(),
+        ));
+    }
     let owner = (!caller.0.is_admin).then_some(caller.0.id.as_str());
     // One extra row tells whether there is a next page.
-    let mut rows = videos::list(&app.db, owner, cursor.as_ref(), limit + 1).await?;
+    let mut rows = videos::list(&app.db, owner, search, cursor.as_ref(), limit + 1).await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|v| format!("{}.{}", v.created_at, v.id))

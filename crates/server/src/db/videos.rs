@@ -159,6 +159,7 @@ pub type Cursor = (i64, String);
 pub async fn list(
     db: &Db,
     owner: Option<&str>,
+    title_contains: &str,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Video>> {
@@ -168,6 +169,7 @@ pub async fn list(
         "SELECT {COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id \
          WHERE v.deleted_at IS NULL AND ($1 = '' OR v.owner_id = $1) \
          AND ($2 = 0 OR v.created_at < $3 OR (v.created_at = $3 AND v.id < $4)) \
+         AND ($6 = '' OR lower(v.title) LIKE $7 ESCAPE '\\') \
          ORDER BY v.created_at DESC, v.id DESC LIMIT $5"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -176,9 +178,24 @@ pub async fn list(
         .bind(c_time)
         .bind(c_id)
         .bind(limit)
+        .bind(title_contains)
+        .bind(like_pattern(title_contains))
         .fetch_all(&db.pool)
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, lower-cased, with the pattern characters taken literally.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 /// Ready, live videos with no playable torrent and no torrent job queued, running or given up.

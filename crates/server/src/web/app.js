@@ -36,7 +36,7 @@ function card(v) {
   const el = document.createElement("div");
   el.className = `card ${v.status}`;
   el.dataset.id = v.id;
-  el.innerHTML = `<a><div class="thumb"><div class="scrub"></div></div><div class="meta"><div class="title"></div></div></a><div class="meta"><div class="sub"></div></div>`;
+  el.innerHTML = `<a><div class="thumb"><div class="scrub"></div></div><div class="meta"><div class="title"></div></div></a><div class="meta"><div class="sub"></div><div class="actions"></div></div>`;
   el.querySelector("a").href = `/watch/${encodeURIComponent(v.id)}`;
   el.querySelector(".title").textContent = v.title;
   const sub = el.querySelector(".sub");
@@ -64,19 +64,60 @@ function card(v) {
       scrub.style.backgroundPosition = `${-(i % g.columns) * r.width}px ${-Math.floor(i / g.columns) * g.tile_height * scale}px`;
     });
   }
+  if (me && (me.is_admin || me.name === v.owner)) manageButtons(el.querySelector(".actions"), v);
   return el;
 }
 
+// Rename in place and delete (a second click confirms), for the video's owner and administrators.
+function manageButtons(box, v) {
+  const button = (label, cls) => Object.assign(document.createElement("button"), { type: "button", className: `quiet ${cls}`, textContent: label });
+  const rename = button("Rename", "rename");
+  const del = button("Delete", "delete");
+  const error = Object.assign(document.createElement("span"), { className: "error" });
+  rename.addEventListener("click", () => {
+    const form = document.createElement("form");
+    form.className = "rename-form";
+    const input = Object.assign(document.createElement("input"), { value: v.title, maxLength: 200, required: true });
+    form.append(input, button("Save", "save"));
+    form.querySelector(".save").type = "submit";
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await api(`/api/videos/${v.id}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ title: input.value }) });
+        refresh();
+      } catch (err) { error.textContent = err.message.replace(/^\d+ /, ""); }
+    });
+    box.replaceChildren(form, error);
+    input.focus();
+    input.select();
+  });
+  del.addEventListener("click", async () => {
+    if (!del.classList.contains("confirm")) {
+      del.classList.add("confirm");
+      del.textContent = "Really delete?";
+      return;
+    }
+    try {
+      await api(`/api/videos/${v.id}`, { method: "DELETE" });
+      refresh();
+    } catch (err) { error.textContent = err.message.replace(/^\d+ /, ""); }
+  });
+  box.append(rename, del, error);
+}
+
+let me = null;
 async function refresh() {
   const signedIn = await ready;
-  $("#upload").hidden = !signedIn;
+  me = signedIn;
+  $("#upload").hidden = $("#search").hidden = !signedIn;
   if (!signedIn) {
     $("#msg").textContent = "Sign in to see your library.";
     return;
   }
   try {
-    const { items } = await (await api("/api/videos?limit=200")).json();
-    $("#msg").textContent = items.length ? "" : "No videos yet. Upload one above, or copy a file into data/incoming/<user>/.";
+    const q = $("#search").value.trim();
+    const { items } = await (await api(`/api/videos?limit=200${q ? `&q=${encodeURIComponent(q)}` : ""}`)).json();
+    $("#msg").textContent = items.length ? "" : q ? `No video has “${q}” in its title.` : "No videos yet. Upload one above, or copy a file into data/incoming/<user>/.";
     $("#grid").replaceChildren(...items.map(card));
   } catch (e) {
     $("#msg").textContent = `Cannot load the library: ${e.message}`;
@@ -84,12 +125,23 @@ async function refresh() {
 }
 
 refresh();
+let searching = null;
+$("#search").addEventListener("input", () => {
+  clearTimeout(searching);
+  searching = setTimeout(refresh, 250);
+});
 setupUploads({ zone: $("#drop"), input: $("#files"), list: $("#uploads"), resumable: $("#resumable") });
 
 // Redraw on changes, at most a few times a second; progress moves the bars in place.
 let pending = null;
 function soon() {
-  if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 300);
+  if (!pending) {
+    pending = setTimeout(() => {
+      pending = null;
+      // Someone typing a new title keeps their field; saving redraws.
+      if (document.querySelector(".rename-form")) soon(); else refresh();
+    }, 300);
+  }
 }
 if (await ready) follow("", (e) => {
   // Encodes and thumbnails change nothing in the library.
