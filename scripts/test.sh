@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, then the whole test suite twice, on SQLite and
 # on PostgreSQL. Installs what it needs (ffmpeg, sqlite3, PostgreSQL, cargo-nextest, tus clients,
-# the BitTorrent clients aria2 and python3-libtorrent, and chromium with chromium-driver).
+# the BitTorrent clients aria2 and python3-libtorrent, chromium with chromium-driver, and moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-libtorrent and aria2: the real BitTorrent clients that crates/torrent is tested against.
@@ -13,6 +13,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 # Third-party tus clients (tuspy, tus-js-client) that the upload tests drive.
 crates/server/tests/clients/install.sh
+# moto, the local S3 imitation that crates/s3's tests run against (a missing moto fails them).
+DAILIES_TEST_MOTO="$(scripts/moto.sh)"
+export DAILIES_TEST_MOTO
 
 # PostgreSQL: DAILIES_TEST_POSTGRES if given; else a local server with trust auth; else install
 # and start one with a dedicated test role.

@@ -754,6 +754,24 @@ mod tests {
     }
 
     #[test]
+    fn unreachable_service_is_a_transport_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = client(&format!("http://127.0.0.1:{port}"), true);
+        match c.head("k") {
+            Err(e @ Error::Transport(_)) => {
+                let text = e.to_string();
+                assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+                assert!(!text.contains("wJalrXUtnFEMI"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn part_size_is_clamped() {
         let c = client("http://127.0.0.1:9", true);
         assert_eq!(c.clone().with_part_size(1).part_size, MIN_PART_SIZE);
