@@ -602,10 +602,12 @@ fn check_key(key: &str) -> Result<&str, Error> {
     }
 }
 
-/// Reads until `buf` holds `limit` bytes or the body ends.
+/// Reads until `buf` holds `limit` bytes or the body ends. Reserving exactly `limit` keeps the
+/// buffer at one part (growing by doubling could overshoot); untouched pages cost nothing.
 fn fill(body: &mut dyn Read, buf: &mut Vec<u8>, limit: usize) -> Result<(), Error> {
-    let want = limit.saturating_sub(buf.len()) as u64;
-    body.take(want).read_to_end(buf)?;
+    let want = limit.saturating_sub(buf.len());
+    buf.reserve_exact(want);
+    body.take(want as u64).read_to_end(buf)?;
     Ok(())
 }
 
