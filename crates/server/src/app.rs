@@ -15,6 +15,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub db: Db,
     pub layout: Layout,
+    /// Where the library's files live ([`crate::storage`]).
+    pub storage: crate::storage::Storage,
     pub tools: Tools,
     /// Wakes idle workers when this process enqueues a job, so they need not wait for a poll.
     pub jobs_added: Arc<Notify>,
@@ -67,7 +69,11 @@ impl App {
         layout.create_all()?;
         let db = Db::connect(&config.database_url()).await?;
         let tools = config.tools();
+        let storage =
+            crate::storage::Storage::open_setting(&config.storage_setting()?, &layout.media())
+                .await?;
         Ok(App {
+            storage,
             config: Arc::new(config),
             db,
             layout,

@@ -29,6 +29,10 @@ pub struct GlobalArgs {
     /// Database URL, sqlite://… or postgres://… [env: DAILIES_DATABASE] [default: SQLite in the data dir]
     #[arg(long, global = true, value_name = "URL")]
     pub database: Option<String>,
+    /// Where the library's files live: a folder (shared filesystem) or s3://bucket/prefix
+    /// [env: DAILIES_STORAGE] [default: media/ in the data dir]
+    #[arg(long, global = true, value_name = "WHERE")]
+    pub storage: Option<String>,
     /// TOML configuration file [env: DAILIES_CONFIG] [default: DATA_DIR/dailies.toml if present]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -109,6 +113,22 @@ pub enum Command {
     /// The LAN swarm that mirrors a folder to many machines.
     #[command(subcommand)]
     Swarm(SwarmCommand),
+    /// The library's storage.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StorageCommand {
+    /// Copy the library from the configured storage to another (a folder or s3://bucket/prefix)
+    /// while the server keeps serving; then switch `storage` over and run it again to copy
+    /// what arrived meanwhile.
+    Migrate {
+        /// Where to: `local` (media/ in the data dir), an absolute folder path, or
+        /// s3://bucket/prefix.
+        #[arg(long, value_name = "WHERE")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,6 +265,7 @@ impl Cli {
             config_file: self.global.config.clone(),
             data_dir: self.global.data_dir.clone(),
             database: self.global.database.clone(),
+            storage: self.global.storage.clone(),
             listen: match &self.command {
                 Command::Serve { listen, .. } => *listen,
                 _ => None,

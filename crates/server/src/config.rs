@@ -22,6 +22,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Database URL; empty means SQLite inside the data dir.
     pub database: String,
+    /// Where the library's files live: empty = `media/` in the data dir; an absolute path (a
+    /// shared filesystem); or `s3://bucket/prefix` (endpoint, region and credentials from the
+    /// `AWS_*` environment, as AWS tools read them).
+    pub storage: String,
     /// Owner of files dropped at the top level of `incoming/`.
     pub default_user: String,
     /// Watch `incoming/` at all (disable on API-only nodes).
@@ -120,6 +124,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             database: String::new(),
+            storage: String::new(),
             default_user: "admin".into(),
             watch_incoming: true,
             watch_events: true,
@@ -166,6 +171,7 @@ pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
     pub database: Option<String>,
+    pub storage: Option<String>,
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
     /// `--workers N`: 0 = no workers, else the processing concurrency.
@@ -228,6 +234,9 @@ impl Config {
         if let Some(db) = &flags.database {
             merged.insert("database".into(), toml::Value::String(db.clone()));
         }
+        if let Some(st) = &flags.storage {
+            merged.insert("storage".into(), toml::Value::String(st.clone()));
+        }
         if let Some(l) = &flags.listen {
             merged.insert("listen".into(), toml::Value::String(l.to_string()));
         }
@@ -283,6 +292,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        self.storage_setting()?;
         for (name, e) in &self.encoders {
             if name.is_empty()
                 || name.len() > 32
@@ -371,7 +381,17 @@ impl Config {
     }
 
     pub fn layout(&self) -> Layout {
-        Layout::new(&self.data_dir)
+        match self.storage_setting() {
+            Ok(crate::storage::StorageSetting::Folder(media)) => {
+                Layout::new(&self.data_dir).with_media(media)
+            }
+            _ => Layout::new(&self.data_dir),
+        }
+    }
+
+    /// What `storage` names (checked when the configuration is loaded).
+    pub fn storage_setting(&self) -> Result<crate::storage::StorageSetting> {
+        crate::storage::StorageSetting::parse(&self.storage)
     }
 
     /// The database URL to use: the configured one, or SQLite in the data dir.

@@ -21,11 +21,23 @@ use crate::ids;
 #[derive(Clone, Debug)]
 pub struct Layout {
     root: PathBuf,
+    /// `root/media` unless the library is kept elsewhere (`storage` = a folder).
+    media: PathBuf,
 }
 
 impl Layout {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Layout { root: root.into() }
+        let root = root.into();
+        Layout {
+            media: root.join("media"),
+            root,
+        }
+    }
+
+    /// The library in another folder (a shared filesystem), the rest in the data dir.
+    pub fn with_media(mut self, media: impl Into<PathBuf>) -> Self {
+        self.media = media.into();
+        self
     }
 
     /// Creates every folder the server writes to.
@@ -57,7 +69,7 @@ impl Layout {
         self.root.join("uploads")
     }
     pub fn media(&self) -> PathBuf {
-        self.root.join("media")
+        self.media.clone()
     }
     pub fn rejected(&self) -> PathBuf {
         self.root.join("rejected")

@@ -16,4 +16,5 @@ pub mod layout;
 pub mod metrics;
 pub mod node;
 pub mod passwords;
+pub mod storage;
 pub mod torrents;

@@ -6,7 +6,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use dailies::app::App;
-use dailies::cli::{Cli, Command, SwarmCommand, TokenCommand, UserCommand};
+use dailies::cli::{Cli, Command, StorageCommand, SwarmCommand, TokenCommand, UserCommand};
 use dailies::commands;
 use dailies::config::Config;
 
@@ -119,6 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Create { name, label }) => {
             commands::users::create_token(&App::open(config).await?, &name, &label).await
+        }
+        Command::Storage(StorageCommand::Migrate { to }) => {
+            commands::storage::migrate(&App::open(config).await?, &to).await
         }
         Command::Import {
             files,

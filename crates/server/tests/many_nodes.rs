@@ -8,44 +8,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use common::sse::sse;
-use common::worker::start_worker;
+use common::sse::collect_events;
+use common::worker::{nodes, running_process_job, start_worker, up_workers, wait_for};
 use common::*;
 use serde_json::Value;
-
-fn nodes(server: &Server) -> Vec<Value> {
-    let (status, body) = server.get("/api/nodes", &server.admin_token);
-    assert_eq!(status, 200, "{body}");
-    body["items"].as_array().unwrap().clone()
-}
-
-fn up_workers(server: &Server) -> Vec<Value> {
-    nodes(server)
-        .into_iter()
-        .filter(|n| {
-            n["status"] == "up" && n["roles"].as_array().unwrap().iter().any(|r| r == "worker")
-        })
-        .collect()
-}
-
-fn wait_for<T>(server: &Server, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waiting for {what}\nserver log:\n{}\nworkers log:\n{}",
-            server.log_text(),
-            std::fs::read_to_string(server.dir.path().join("workers.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// Like [`slow_source`], with different content per `seed` (the same bytes twice would be
 /// refused as a duplicate).
@@ -85,19 +52,7 @@ fn an_api_node_and_two_workers_share_the_work() {
         ffmpeg.display()
     ));
     let alice = server.user_token("alice", false);
-    let events = Arc::new(Mutex::new(Vec::<Value>::new()));
-    {
-        let (status, stream) = sse(&server, &alice, "", None);
-        assert_eq!(status, 200);
-        let mut stream = stream.unwrap();
-        let events = events.clone();
-        std::thread::spawn(move || {
-            loop {
-                let (_, e) = stream.next();
-                events.lock().unwrap().push(e);
-            }
-        });
-    }
+    let events = collect_events(&server, &alice);
     let w1_port = free_port();
     let w1 = start_worker(&server, &["--listen", &format!("127.0.0.1:{w1_port}")]);
     let _w2 = start_worker(&server, &["--kinds", "process,encode,thumbnails"]);
@@ -243,19 +198,7 @@ fn an_api_node_and_two_workers_share_the_work() {
         .map(|w| w["id"].as_str().unwrap().to_owned())
         .unwrap();
     let (victim, running_on) = wait_for(&server, "the new video running", || {
-        nodes(&server).into_iter().find_map(|n| {
-            n["running_jobs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|j| j["kind"] == "process" && j["progress"].as_f64().unwrap_or(0.0) > 0.0)
-                .map(|j| {
-                    (
-                        j["video_id"].as_str().unwrap().to_owned(),
-                        n["id"].as_str().unwrap().to_owned(),
-                    )
-                })
-        })
+        running_process_job(&server)
     });
     let mut w1 = w1;
     let mut w2 = _w2;

@@ -81,8 +81,10 @@ pub(crate) async fn media_info(app: &App, video: &Video) -> Result<MediaInfo, Ap
     {
         return Ok(info);
     }
-    let original =
-        crate::jobs::process_video::original_source(app, video).map_err(ApiError::Conflict)?;
+    let _scratch = app.storage.pin(&video.id);
+    let original = crate::jobs::process_video::original_source(app, video)
+        .await
+        .map_err(|e| ApiError::Conflict(e.message))?;
     let timeout = std::time::Duration::from_secs_f64(app.config.probe_timeout_secs);
     media::probe(&app.tools, &original, timeout)
         .await
@@ -228,6 +230,7 @@ async fn download(
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("bin");
     let name = format!("{}.{ext}", video.title);
     serve_file(
+        &app.storage,
         &file,
         &headers,
         Presentation {

@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use crate::api::error::ApiError;
+use crate::storage::{Opened, Storage};
 
 /// A requested byte range, resolved against the file length: inclusive `start..=end`.
 #[derive(Debug, PartialEq, Eq)]
@@ -106,33 +107,29 @@ pub struct Presentation<'a> {
 }
 
 /// Serves `path`, honouring Range, If-Range, If-None-Match and If-Modified-Since. Symbolic links
-/// are never followed: only files the server itself placed are served.
+/// are never followed: only files the server itself placed are served. With S3 storage a file
+/// this node does not hold is read from the bucket, a range at a time.
 pub async fn serve_file(
+    storage: &Storage,
     path: &Path,
     req: &HeaderMap,
     how: Presentation<'_>,
 ) -> Result<Response, ApiError> {
-    let opened = tokio::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+    let opened = storage
         .open(path)
-        .await;
-    let mut file = match opened {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::NotFound),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(ApiError::NotFound),
-        Err(e) => return Err(anyhow::Error::from(e).into()),
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or(ApiError::NotFound)?;
+    let (len, modified, stored_etag) = match &opened {
+        Opened::Local(_, meta) => (meta.len(), meta.modified().ok(), None),
+        Opened::Remote(meta) => (meta.len, meta.last_modified, meta.etag.clone()),
     };
-    let meta = file.metadata().await.map_err(anyhow::Error::from)?;
-    if !meta.is_file() {
-        return Err(ApiError::NotFound);
-    }
-    let len = meta.len();
-    let modified = meta.modified().ok();
     let mtime_ns = modified
         .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos());
-    let etag = format!("\"{len:x}-{mtime_ns:x}\"");
+    let etag = stored_etag
+        .filter(|e| e.starts_with('"') && e.ends_with('"') && e.len() > 2)
+        .unwrap_or_else(|| format!("\"{len:x}-{mtime_ns:x}\""));
     let last_modified = modified.map(httpdate::fmt_http_date);
 
     let mut headers = HeaderMap::new();
@@ -209,13 +206,26 @@ pub async fn serve_file(
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response());
         }
     };
-    if start > 0 {
-        file.seek(SeekFrom::Start(start))
-            .await
-            .map_err(anyhow::Error::from)?;
-    }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 256 * 1024));
+    let body = match opened {
+        Opened::Local(mut file, _) => {
+            if start > 0 {
+                file.seek(SeekFrom::Start(start))
+                    .await
+                    .map_err(anyhow::Error::from)?;
+            }
+            Body::from_stream(ReaderStream::with_capacity(file.take(count), 256 * 1024))
+        }
+        Opened::Remote(_) if count == 0 => Body::empty(),
+        Opened::Remote(_) => {
+            let rx = storage
+                .read_remote(path, start, start + count - 1)
+                .map_err(anyhow::Error::from)?;
+            Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|chunk| (chunk, rx))
+            }))
+        }
+    };
     Ok((status, headers, body).into_response())
 }
 

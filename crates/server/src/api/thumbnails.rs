@@ -187,5 +187,5 @@ async fn image(
         .thumbnail_dir(&video.id, &set.id)
         .ok_or(ApiError::NotFound)?
         .join(&file);
-    serve_file(&path, &headers, Presentation::default()).await
+    serve_file(&app.storage, &path, &headers, Presentation::default()).await
 }

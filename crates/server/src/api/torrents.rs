@@ -78,11 +78,11 @@ async fn served_torrent(app: &App, video: &Video, t: &Torrent) -> Result<Respons
         .layout
         .torrent_file(&video.id, &rendition)
         .ok_or(ApiError::NotFound)?;
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::NotFound),
-        Err(e) => return Err(anyhow::Error::from(e).into()),
-    };
+    let bytes = app
+        .storage
+        .read_small(&path)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let secret = torrent_rows::ensure_webseed_token(&app.db, &video.id).await?;
     let links = Links::new(&app.config);
     let bytes = dailies_torrent::with_announce(&bytes, links.announce().as_deref())
@@ -177,7 +177,13 @@ async fn webseed(
     let shareable = crate::torrents::rendition::find(&app, &video, &rendition)
         .await?
         .ok_or(ApiError::NotFound)?;
-    serve_file(&shareable.path, &headers, Presentation::default()).await
+    serve_file(
+        &app.storage,
+        &shareable.path,
+        &headers,
+        Presentation::default(),
+    )
+    .await
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -315,5 +315,5 @@ async fn file(
     let path = stored
         .and_then(|n| app.layout.video_file(&v.id, n))
         .ok_or(ApiError::NotFound)?;
-    serve_file(&path, &headers, how).await
+    serve_file(&app.storage, &path, &headers, how).await
 }

@@ -171,6 +171,13 @@ async fn start_swarm_master(app: &App) -> Result<Option<dailies_swarm::node::Mas
     let Some(listen) = app.config.swarm_address()? else {
         return Ok(None);
     };
+    if app.storage.is_remote() {
+        anyhow::bail!(
+            "swarm_listen serves the library from local disk or a shared folder; \
+             with S3 storage run the swarm master on a machine that mounts a copy \
+             (dailies storage migrate --to FOLDER)"
+        );
+    }
     let dir = app.layout.media();
     let mut cfg = dailies_swarm::node::MasterConfig::new(&dir, listen, &app.config.swarm_token);
     cfg.advertise = Some(app.config.swarm_advertise.clone()).filter(|a| !a.is_empty());
@@ -186,6 +193,12 @@ async fn start_swarm_master(app: &App) -> Result<Option<dailies_swarm::node::Mas
 /// Job workers only, for extra machines.
 pub async fn worker_only(app: App, metrics_at: Option<std::net::SocketAddr>) -> Result<()> {
     let shutdown = CancellationToken::new();
+    let quiet = Duration::from_secs_f64(app.config.recovery_quiet_secs);
+    match recover::clear_stale_scratch(&app, quiet).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(folders = n, "cleared scratch space an earlier run left"),
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot clear scratch space"),
+    }
     if let Some(addr) = metrics_at {
         let listener = listen(addr).with_context(|| format!("cannot listen on {addr}"))?;
         tracing::info!(

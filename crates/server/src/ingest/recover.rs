@@ -8,6 +8,9 @@
 //!
 //! A folder touched in the last [`QUIET_PERIOD`] is left alone: it may be a registration still
 //! in progress in another process (`dailies import` copying a large file, or another node).
+//!
+//! With S3 storage `media/` is scratch space: a quiet folder of a known video is what a killed
+//! job left and is removed; a trashed video's objects stay in the bucket until it is purged.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -62,6 +65,11 @@ pub async fn reconcile(app: &App, quiet: Duration) -> Result<Recovery> {
             .fetch_optional(&app.db.pool)
             .await?;
         match row {
+            Some(_) if app.storage.is_remote() => {
+                if !app.storage.is_pinned(&name) && !recently_touched(&path, quiet) {
+                    tokio::fs::remove_dir_all(&path).await?;
+                }
+            }
             Some(r) => {
                 let deleted: Option<i64> = r.try_get("deleted_at")?;
                 let status: String = r.try_get("status")?;
@@ -82,7 +90,11 @@ pub async fn reconcile(app: &App, quiet: Duration) -> Result<Recovery> {
                     .filter(|r| r.id == name && path.join(&r.original_file).is_file());
                 match record {
                     Some(record) => {
+                        app.storage.push(&path).await?;
                         insert_video_and_job(app, &record).await?;
+                        if app.storage.is_remote() {
+                            tokio::fs::remove_dir_all(&path).await?;
+                        }
                         tracing::info!(video = %name, "finished an interrupted registration");
                         report.completed += 1;
                     }
@@ -97,12 +109,42 @@ pub async fn reconcile(app: &App, quiet: Duration) -> Result<Recovery> {
     Ok(report)
 }
 
-/// Moves a video's folder from `media/` to `trash/`, replacing an older trash entry.
+/// With S3 storage, on a worker node: removes scratch folders that jobs of an earlier run left
+/// (a killed worker), unless in use or touched within `quiet` (another process on this data
+/// dir). Returns how many went.
+pub async fn clear_stale_scratch(app: &App, quiet: Duration) -> Result<usize> {
+    if !app.storage.is_remote() {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    let mut entries = tokio::fs::read_dir(app.layout.media()).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if ids::is_valid_id(&name)
+            && !app.storage.is_pinned(&name)
+            && !recently_touched(&path, quiet)
+        {
+            tokio::fs::remove_dir_all(&path).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Moves a video's folder from `media/` to `trash/`, replacing an older trash entry. With S3
+/// storage the objects stay where they are until the purge, and only idle scratch space goes.
 pub async fn to_trash(app: &App, id: &str) -> Result<()> {
     let (Some(from), Some(to)) = (app.layout.video_dir(id), app.layout.trash_dir(id)) else {
         return Ok(());
     };
     if !from.exists() {
+        return Ok(());
+    }
+    if app.storage.is_remote() {
+        if !app.storage.is_pinned(id) {
+            tokio::fs::remove_dir_all(&from).await?;
+        }
         return Ok(());
     }
     if to.exists() {
@@ -122,6 +164,11 @@ pub async fn purge_trash(app: &App) -> Result<usize> {
         let done = async {
             if let Some(dir) = app.layout.trash_dir(id).filter(|d| d.exists()) {
                 tokio::fs::remove_dir_all(&dir).await?;
+            }
+            if app.storage.is_remote()
+                && let Some(dir) = app.layout.video_dir(id)
+            {
+                app.storage.remove_video(&dir).await?;
             }
             videos::purge(&app.db, id).await
         };

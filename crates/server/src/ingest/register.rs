@@ -149,6 +149,8 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
     let raw_video = check_raw_format(incoming.original_filename, incoming.raw_video, meta.len())?;
 
     let id = ids::new_id();
+    // With S3 storage the folder is scratch space, cleared when the registration is over.
+    let _scratch = app.storage.pin(&id);
     let dir = app
         .layout
         .video_dir(&id)
@@ -235,6 +237,14 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
         }
     }
 
+    if let Err(e) = app.storage.push(&dir).await {
+        if incoming.transfer == Transfer::Move {
+            let _ = move_file(&target, incoming.path);
+        }
+        let _ = app.storage.remove(&dir).await;
+        return Err(e.context("cannot store the original").into());
+    }
+
     match insert_video_and_job(app, &record).await {
         Ok(()) => Ok(Registered::New { video_id: id }),
         Err(e) if is_unique(&e) => {
@@ -246,7 +256,7 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
                     if incoming.transfer == Transfer::Move {
                         move_file(&target, incoming.path)?;
                     }
-                    let _ = std::fs::remove_dir_all(&dir);
+                    let _ = app.storage.remove(&dir).await;
                     Ok(Registered::Duplicate { video_id: existing })
                 }
                 None => Err(e.into()),

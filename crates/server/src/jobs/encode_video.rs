@@ -101,6 +101,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         .await
         .map(|m| m.len() as i64)
         .map_err(anyhow::Error::from)?;
+    app.storage.publish(&output).await?;
     encodes::set_state(&app.db, &id, state::READY, Some((&name, size)), None).await?;
     tracing::info!(encode = %id, bytes = size, "encode ready");
     crate::jobs::make_torrents::ensure_job(app, &video).await?;

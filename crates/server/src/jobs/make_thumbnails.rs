@@ -45,6 +45,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     media::run_thumbnails(&app.tools, &original, &plan, &dir, &opts, &mut on_progress)
         .await
         .map_err(media_error)?;
+    app.storage.publish(&dir).await?;
     thumbnails::set_state(&app.db, &id, state::READY, None).await?;
     tracing::info!(set = %id, images = plan.times.len(), "thumbnails ready");
     Ok(())
@@ -55,11 +56,7 @@ async fn discard(app: &App, job: &Job, state: &str, error: Option<&str>) -> anyh
     if let Some(set) = thumbnails::get(&app.db, &id).await?
         && let Some(dir) = app.layout.thumbnail_dir(&set.video_id, &id)
     {
-        match tokio::fs::remove_dir_all(&dir).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
+        app.storage.remove(&dir).await?;
     }
     thumbnails::set_state(&app.db, &id, state, error).await
 }

@@ -40,11 +40,11 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     let mut missing = Vec::new();
     for s in wanted {
         let have = existing.iter().find(|t| t.rendition == s.rendition.key());
-        let file_len = tokio::fs::metadata(&s.path).await.map(|m| m.len()).ok();
-        let stored = app
-            .layout
-            .torrent_file(&video.id, &s.rendition)
-            .is_some_and(|p| p.is_file());
+        let file_len = app.storage.len(&s.path).await?;
+        let stored = match app.layout.torrent_file(&video.id, &s.rendition) {
+            Some(p) => app.storage.len(&p).await?.is_some(),
+            None => false,
+        };
         match (have, file_len) {
             (Some(t), Some(len)) if stored && t.size_bytes as u64 == len => {}
             (_, Some(len)) => missing.push((s, len)),
@@ -93,6 +93,9 @@ async fn make_one(
         .layout
         .torrent_file(&video.id, &s.rendition)
         .ok_or_else(|| JobError::permanent("invalid video id", None))?;
+    if !app.storage.fetch(&s.path).await? {
+        return Err(JobError::transient("The file to share is missing.", None));
+    }
     let mut spec = TorrentSpec::single_file(&s.path, &s.name);
     spec.version = match app.config.torrent_version {
         TorrentVersionSetting::V1 => TorrentVersion::V1,
@@ -150,6 +153,7 @@ async fn make_one(
     tokio::fs::rename(&partial, &target)
         .await
         .map_err(anyhow::Error::from)?;
+    app.storage.publish(&target).await?;
     let row = Torrent {
         video_id: video.id.clone(),
         rendition: s.rendition.key(),
@@ -182,8 +186,9 @@ async fn remove_unshared(
         torrents::tracker::withdraw(&app.tracker, &app.db, t).await?;
         if let Some(path) =
             Rendition::parse(&t.rendition).and_then(|r| app.layout.torrent_file(&video.id, &r))
+            && let Err(e) = app.storage.remove(&path).await
         {
-            let _ = tokio::fs::remove_file(path).await;
+            tracing::warn!(error = %format!("{e:#}"), "cannot remove a withdrawn torrent");
         }
         tracing::info!(rendition = %t.rendition, "torrent withdrawn");
         changed = true;

@@ -84,34 +84,53 @@ pub(crate) async fn live_original(
         .await?
         .filter(|v| v.deleted_at.is_none())
         .ok_or_else(|| JobError::permanent("The video was deleted.", None))?;
-    let original = original_source(app, &video).map_err(|e| JobError::permanent(e, None))?;
+    let original = original_source(app, &video).await?;
     Ok((video, original))
 }
 
-/// The original of a video as the media tools must read it: its path and, for a raw `.yuv`
-/// file, the format recorded in `ingest.json` when it was registered. Every job and request that
-/// reads an original gets it here. The error is a sentence for people.
-pub(crate) fn original_source(app: &App, video: &videos::Video) -> Result<media::Source, String> {
-    let path = original_path(app, video)
-        .ok_or_else(|| "The original file is missing from the server.".to_owned())?;
+/// The original of a video as the media tools must read it: its path on this node (fetched from
+/// the bucket first with S3 storage; the caller holds a [`crate::storage::Pin`] on the video)
+/// and, for a raw `.yuv` file, the format recorded in `ingest.json` when it was registered.
+/// Every job and request that reads an original gets it here. The error's message is a
+/// sentence for people.
+pub(crate) async fn original_source(
+    app: &App,
+    video: &videos::Video,
+) -> Result<media::Source, JobError> {
+    let missing = || JobError::permanent("The original file is missing from the server.", None);
+    let path = video
+        .original_file
+        .as_deref()
+        .and_then(|f| app.layout.video_file(&video.id, f))
+        .ok_or_else(missing)?;
+    if !app.storage.fetch(&path).await? {
+        return Err(missing());
+    }
     if !media::is_raw_yuv_name(&path.to_string_lossy()) {
         return Ok(media::Source::file(path));
     }
+    let not_recorded = || {
+        JobError::permanent(
+            "The format of this raw .yuv original was not recorded.",
+            None,
+        )
+    };
     let dir = app
         .layout
         .video_dir(&video.id)
-        .ok_or_else(|| "invalid video id".to_owned())?;
+        .ok_or_else(|| JobError::permanent("invalid video id", None))?;
+    app.storage
+        .fetch(&dir.join(crate::ingest::register::INGEST_RECORD))
+        .await?;
     let record = crate::ingest::register::read_record(&dir).map_err(|e| {
         tracing::error!(error = %format!("{e:#}"), "no ingest record for a raw original");
-        "The format of this raw .yuv original was not recorded.".to_owned()
+        not_recorded()
     })?;
-    let format = record
-        .raw_video
-        .ok_or_else(|| "The format of this raw .yuv original was not recorded.".to_owned())?;
+    let format = record.raw_video.ok_or_else(not_recorded)?;
     Ok(media::Source::raw(path, format))
 }
 
-/// The original of a video, if it is still in `media/`.
+/// The original of a video, if it is on this node's disk.
 pub(crate) fn original_path(app: &App, video: &videos::Video) -> Option<PathBuf> {
     video
         .original_file
@@ -132,7 +151,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
         tracing::info!(status = %video.status, "nothing to do");
         return Ok(());
     }
-    let original = original_source(app, &video).map_err(|e| JobError::permanent(e, None))?;
+    let original = original_source(app, &video).await?;
     let dir = app
         .layout
         .video_dir(&video.id)
@@ -164,6 +183,17 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     .await
     .map_err(media_error)?;
 
+    // With S3 storage the outputs go up before the row names them.
+    for output in [
+        Some(&outputs.poster),
+        Some(&outputs.sprite),
+        outputs.rendition.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        app.storage.publish(output).await?;
+    }
     let playable = match &outputs.rendition {
         Some(path) => file_name(path)?,
         None => file_name(original.path())?,
@@ -247,8 +277,8 @@ pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
         .await??;
     }
     videos::set_failed(&app.db, &video.id, &e.message).await?;
-    if let Some(dir) = app.layout.video_dir(&video.id).filter(|d| d.exists()) {
-        tokio::fs::remove_dir_all(dir).await?;
+    if let Some(dir) = app.layout.video_dir(&video.id) {
+        app.storage.remove_video(&dir).await?;
     }
     Ok(())
 }

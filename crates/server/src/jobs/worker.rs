@@ -170,6 +170,8 @@ pub async fn run_job(app: &App, job: Job, owner: &str, shutdown: &CancellationTo
         video = job.video_id.as_deref().unwrap_or("-"), attempt = job.attempts);
     async {
         tracing::info!("started");
+        // With S3 storage: the video's scratch folder on this node lives until the job is over.
+        let _scratch = job.video_id.as_deref().map(|v| app.storage.pin(v));
         let owner_id = match &job.video_id {
             Some(v) => videos::get(&app.db, v)
                 .await

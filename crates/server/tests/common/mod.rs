@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod moto;
 pub mod sse;
 pub mod worker;
 
@@ -97,6 +98,8 @@ pub struct Server {
     /// The one-time login link the first start printed (empty after a restart).
     pub first_login_link: String,
     pub extra_config: String,
+    /// Extra environment for every `dailies` process of this server (S3 credentials, say).
+    pub env: Vec<(String, String)>,
     log: PathBuf,
 }
 
@@ -132,6 +135,7 @@ impl Server {
             admin_token: String::new(),
             first_login_link: String::new(),
             extra_config: extra.to_owned(),
+            env: Vec::new(),
         }
     }
 
@@ -153,6 +157,7 @@ impl Server {
         if let Some(url) = &self.db.url {
             c.env("DAILIES_DATABASE", url);
         }
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 

@@ -87,3 +87,22 @@ impl Sse {
         }
     }
 }
+
+/// Every event `token` may see from now on, gathered by a background thread.
+pub fn collect_events(
+    server: &Server,
+    token: &str,
+) -> std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> {
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (status, stream) = sse(server, token, "", None);
+    assert_eq!(status, 200);
+    let mut stream = stream.unwrap();
+    let sink = events.clone();
+    std::thread::spawn(move || {
+        loop {
+            let (_, e) = stream.next();
+            sink.lock().unwrap().push(e);
+        }
+    });
+    events
+}

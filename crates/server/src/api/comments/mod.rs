@@ -196,6 +196,8 @@ async fn thread_of(app: &App, video: &Video, parent_id: &str) -> Result<String, 
 /// Writes a drawing under a new name of the server's choosing; returns the name.
 async fn store_drawing(app: &App, video_id: &str, d: &Drawing) -> Result<String, ApiError> {
     let name = format!("{}.{}", ids::new_id(), d.format.extension());
+    // With S3 storage the folder is scratch space until the drawing is up.
+    let _scratch = app.storage.pin(video_id);
     let dir = app
         .layout
         .comment_drawings_dir(video_id)
@@ -210,6 +212,7 @@ async fn store_drawing(app: &App, video_id: &str, d: &Drawing) -> Result<String,
     tokio::fs::write(&path, &d.bytes)
         .await
         .map_err(|e| anyhow::Error::from(e).context("cannot write a drawing"))?;
+    app.storage.publish(&path).await?;
     Ok(name)
 }
 
@@ -217,10 +220,9 @@ async fn store_drawing(app: &App, video_id: &str, d: &Drawing) -> Result<String,
 /// nothing a user sees).
 async fn discard_drawing(app: &App, video_id: &str, name: &str) {
     if let Some(path) = app.layout.comment_drawing(video_id, name)
-        && let Err(e) = tokio::fs::remove_file(&path).await
-        && e.kind() != std::io::ErrorKind::NotFound
+        && let Err(e) = app.storage.remove(&path).await
     {
-        tracing::warn!(file = %path.display(), error = %e, "cannot remove a drawing");
+        tracing::warn!(file = %path.display(), error = %format!("{e:#}"), "cannot remove a drawing");
     }
 }
 
@@ -437,7 +439,7 @@ async fn drawing_file(
         .filter(|_| !comment.deleted)
         .and_then(|name| app.layout.comment_drawing(&video.id, name))
         .ok_or(ApiError::NotFound)?;
-    let mut res = serve_file(&path, &headers, Presentation::default()).await?;
+    let mut res = serve_file(&app.storage, &path, &headers, Presentation::default()).await?;
     // The bytes came from a user: never let a browser guess another type for them.
     res.headers_mut().insert(
         header::X_CONTENT_TYPE_OPTIONS,

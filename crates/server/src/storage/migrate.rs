@@ -1,0 +1,113 @@
+//! `dailies storage migrate --to TARGET`: copies the library from the configured storage to
+//! another one while the server keeps serving from the first.
+//!
+//! Nothing is removed from the source, so readers never notice. A file already in the target
+//! with the same length is skipped, which makes a second run after switching over copy only
+//! what arrived in between.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::Storage;
+use super::remote::Bucket;
+
+/// What a run did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Migrated {
+    pub copied: usize,
+    pub bytes: u64,
+    pub skipped: usize,
+}
+
+/// Copies every file of `from` into `to`.
+pub async fn migrate(from: &Storage, to: &Storage) -> Result<Migrated> {
+    let sources = inventory(from).await?;
+    let present: HashMap<String, u64> = inventory(to).await?.into_iter().collect();
+    let mut report = Migrated::default();
+    for (rel, len) in sources {
+        if present.get(&rel) == Some(&len) {
+            report.skipped += 1;
+            continue;
+        }
+        copy_one(from, to, &rel)
+            .await
+            .with_context(|| format!("cannot copy {rel}"))?;
+        report.copied += 1;
+        report.bytes += len;
+        tracing::info!(file = %rel, bytes = len, "copied");
+    }
+    Ok(report)
+}
+
+/// Every file of a storage as (library path, length).
+async fn inventory(s: &Storage) -> Result<Vec<(String, u64)>> {
+    match s.bucket() {
+        Some(b) => b.list_all().await,
+        None => {
+            let root = s.inner.media_root.clone();
+            let files = super::files_under(&root).await?;
+            let mut out = Vec::with_capacity(files.len());
+            for f in files {
+                let Some(rel) = super::relative_key(&root, &f) else {
+                    continue;
+                };
+                let len = tokio::fs::metadata(&f).await?.len();
+                out.push((rel, len));
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn local_path(s: &Storage, rel: &str) -> PathBuf {
+    rel.split('/')
+        .fold(s.inner.media_root.clone(), |p, part| p.join(part))
+}
+
+fn key_of(b: &Bucket, rel: &str) -> Result<String> {
+    b.key(rel).context("not a library path")
+}
+
+async fn copy_one(from: &Storage, to: &Storage, rel: &str) -> Result<()> {
+    let target = local_path(to, rel);
+    match (from.bucket(), to.bucket()) {
+        (None, Some(dst)) => dst.upload(&local_path(from, rel), &key_of(dst, rel)?).await,
+        (Some(src), None) => {
+            if src.download(&key_of(src, rel)?, &target).await? {
+                Ok(())
+            } else {
+                anyhow::bail!("it vanished from {}", src.url())
+            }
+        }
+        (Some(src), Some(dst)) => {
+            let reader = src
+                .reader(&key_of(src, rel)?)
+                .await?
+                .with_context(|| format!("it vanished from {}", src.url()))?;
+            let content_type = crate::api::files::content_type_for(Path::new(rel));
+            dst.upload_from(&key_of(dst, rel)?, Box::new(reader), content_type)
+                .await
+                .map(|_| ())
+        }
+        (None, None) => {
+            let source = local_path(from, rel);
+            tokio::task::spawn_blocking(move || copy_file(&source, &target)).await?
+        }
+    }
+}
+
+/// Copies under a temporary name, renamed into place when complete.
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    let dir = to.parent().context("a library file has a folder")?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".migrate-{}", crate::ids::new_id()));
+    let done = std::fs::copy(from, &tmp)
+        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, to));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(done?)
+}
