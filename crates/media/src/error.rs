@@ -32,6 +32,9 @@ pub enum MediaError {
     /// ffprobe read the file but it is not audio/video we handle (empty, text, playlist...).
     #[error("not a media file: {0}")]
     NotMedia(String),
+    /// An external encoder's H.264/HEVC stream could not be given timestamps.
+    #[error(transparent)]
+    Stream(#[from] crate::elementary::StreamError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -74,7 +77,7 @@ impl MediaError {
             | MediaError::Timeout { .. }
             | MediaError::Cancelled
             | MediaError::Io(_) => false,
-            MediaError::BadOutput(_) | MediaError::NotMedia(_) => true,
+            MediaError::BadOutput(_) | MediaError::NotMedia(_) | MediaError::Stream(_) => true,
             MediaError::Failed {
                 tool,
                 status,
@@ -125,6 +128,7 @@ impl MediaError {
             MediaError::NotMedia(detail) => {
                 format!("This file is not a video or audio file we can read ({detail}).")
             }
+            MediaError::Stream(e) => format!("The video could not be converted: {e}."),
             MediaError::Io(e) => format!("A file could not be read or written on the server: {e}"),
         }
     }

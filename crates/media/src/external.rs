@@ -2,7 +2,8 @@
 //! reads raw Y4M video on stdin and writes an elementary stream on stdout.
 //!
 //! The pipeline is `ffmpeg (decode, scale, fps → y4m) | encoder | ffmpeg (mux with the source's
-//! sound)`: the kernel moves the frames between them, nothing raw is written to disk. A `.y4m`
+//! sound)`: the kernel moves the frames between them, nothing raw is written to disk (an H.264/HEVC
+//! stream passes through this process on its way to the muxer, to be timed). A `.y4m`
 //! source is already what the encoder reads, so it goes to the encoder as it is; a raw yuv420p
 //! `.yuv` source is only wrapped into Y4M by ffmpeg (no filter, no conversion), since encoders
 //! configured to read Y4M on stdin cannot be told a raw file's size and rate.
@@ -13,14 +14,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::command::RunOptions;
+use crate::elementary::Timestamper;
 use crate::encode::{AudioChoice, Codec, Container, EncodeSpec, Quality};
 use crate::error::MediaError;
 use crate::info::MediaInfo;
 use crate::input_position::InputPosition;
+use crate::mpegts::TsWriter;
 use crate::paths::ffmpeg_path_arg;
-use crate::process_chain::{Stage, run_chain};
+use crate::process_chain::{Relay, Stage, Transform, run_chain};
 use crate::progress::Progress;
-use crate::source::{RawPixelFormat, Source};
+use crate::source::{FrameRate, RawPixelFormat, Source};
 use crate::staging::Staged;
 use crate::tools::Tools;
 
@@ -100,6 +103,22 @@ fn elementary_format(codec: Codec) -> &'static str {
     }
 }
 
+/// A probed rate as a fraction: the 1000/1001 family exactly, others to a thousandth.
+fn rate_of(f: f64) -> FrameRate {
+    let ntsc = (f * 1.001).round();
+    if (f - f.round()).abs() > 1e-3 && (ntsc / 1.001 - f).abs() < 1e-3 {
+        FrameRate {
+            num: ntsc as u32 * 1000,
+            den: 1001,
+        }
+    } else {
+        FrameRate {
+            num: (f * 1000.0).round() as u32,
+            den: 1000,
+        }
+    }
+}
+
 fn is_y4m(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -133,11 +152,11 @@ fn feed(input: &Source, spec: &EncodeSpec) -> Feed {
 
 /// Encodes `input` through `encoder` into `output` (temporary name until complete).
 ///
-/// An H.264/HEVC encoder writes an elementary stream, which has no timestamps. MP4 takes it with
-/// a frame rate given to the demuxer; Matroska refuses packets without a presentation time in
-/// ffmpeg 5.1, so for MKV one more ffmpeg on the pipe first puts the stream into fragmented MP4
-/// (written as it goes, no seeking back), and the last one reads that and writes the container.
-/// AV1/VP9 encoders write IVF, which carries timestamps into any container.
+/// An H.264/HEVC encoder writes an elementary stream, which has no timestamps; ffmpeg 5.1's raw
+/// demuxers would give it decode-order ones, wrong for every B-frame. This process reads the
+/// stream on its way to the muxer, times each access unit from its picture order count and
+/// hands it on in MPEG-TS (see `elementary`). AV1/VP9 encoders write IVF, which carries
+/// timestamps into any container.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_external_encode(
     tools: &Tools,
@@ -150,17 +169,17 @@ pub async fn run_external_encode(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(), MediaError> {
     let staged = Staged::for_output(output).await?;
-    let fps = spec
+    let rate = spec
         .fps
-        .map(|f| f.to_string())
-        .or_else(|| input.raw_format().map(|r| r.fps.to_string()))
+        .map(|f| FrameRate { num: f, den: 1 })
+        .or_else(|| input.raw_format().map(|r| r.fps))
         .or_else(|| {
             info.primary_video()
                 .and_then(|v| v.frame_rate)
-                .filter(|f| f.is_finite() && *f > 0.0)
-                .map(|f| f.to_string())
+                .filter(|f| f.is_finite() && *f >= 0.001)
+                .map(rate_of)
         })
-        .unwrap_or_else(|| "25".into());
+        .unwrap_or(FrameRate { num: 25, den: 1 });
     let feed = feed(input, spec);
 
     let mut stages = Vec::new();
@@ -192,45 +211,42 @@ pub async fn run_external_encode(
         program: encoder.program.clone(),
         args: encoder.arguments(spec),
     });
-    // An H.264/HEVC elementary stream has no timestamps: the demuxer makes them from the frame
-    // rate. IVF (AV1, VP9) has its own, and its demuxer takes no frame rate.
-    let bare_stream = matches!(encoder.codec, Codec::H264 | Codec::Hevc);
-    let mut elementary_input: Vec<&str> = vec!["-protocol_whitelist", "pipe"];
-    if bare_stream {
-        elementary_input.extend(["-fflags", "+genpts", "-framerate", &fps]);
-    }
-    elementary_input.extend(["-f", elementary_format(encoder.codec), "-i", "pipe:0"]);
-    let timestamped_first = bare_stream && spec.container != Container::Mp4;
-    if timestamped_first {
-        let mut t: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
-        t.extend(elementary_input.iter().map(OsString::from));
-        for s in [
-            "-map",
-            "0:v:0",
-            "-c:v",
-            "copy",
-            "-f",
-            "mp4",
-            "-movflags",
-            "frag_keyframe+empty_moov+default_base_moof",
-            "pipe:1",
-        ] {
-            t.push(s.into());
+    // An H.264/HEVC elementary stream has no timestamps, and ffmpeg 5.1 would give it decode-order
+    // ones: on the way to the muxer it gets presentation times from its own picture order, in
+    // MPEG-TS. IVF (AV1, VP9) has its own times.
+    let relay = match (
+        Timestamper::for_codec(encoder.codec),
+        TsWriter::new(encoder.codec, rate),
+    ) {
+        (Some(mut stamps), Some(mut ts)) => {
+            let mut packets = Vec::new();
+            let transform: Transform = Box::new(move |piece, out| {
+                packets.clear();
+                match piece {
+                    Some(bytes) => stamps.push(bytes, &mut packets)?,
+                    None => stamps.finish(&mut packets)?,
+                }
+                for p in &packets {
+                    ts.write(p, out);
+                }
+                Ok(())
+            });
+            Some(Relay {
+                after: stages.len() - 1,
+                transform,
+            })
         }
-        stages.push(Stage {
-            tool: "ffmpeg",
-            program: tools.ffmpeg.clone(),
-            args: t,
-        });
-    }
+        _ => None,
+    };
+    let demuxer = if relay.is_some() {
+        "mpegts"
+    } else {
+        elementary_format(encoder.codec)
+    };
     let mut m: Vec<OsString> = CHAIN_PREFIX.iter().map(OsString::from).collect();
     m.push("-y".into());
-    if timestamped_first {
-        for s in ["-protocol_whitelist", "pipe", "-f", "mp4", "-i", "pipe:0"] {
-            m.push(s.into());
-        }
-    } else {
-        m.extend(elementary_input.iter().map(OsString::from));
+    for s in ["-protocol_whitelist", "pipe", "-f", demuxer, "-i", "pipe:0"] {
+        m.push(s.into());
     }
     // The source is opened a second time only for its sound.
     let with_sound = spec.audio != AudioChoice::None && info.primary_audio().is_some();
@@ -285,6 +301,7 @@ pub async fn run_external_encode(
     };
     run_chain(
         stages,
+        relay,
         opts.timeout,
         opts.cancel.as_ref(),
         stdin,

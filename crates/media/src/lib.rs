@@ -8,12 +8,14 @@
 mod bitrate;
 mod command;
 mod decide;
+mod elementary;
 mod encode;
 mod error;
 mod external;
 mod faststart;
 mod info;
 mod input_position;
+mod mpegts;
 mod paths;
 mod pipeline;
 mod poster;
@@ -30,6 +32,7 @@ mod tools;
 pub use bitrate::video_bitrate_kbps;
 pub use command::{RunOptions, run_ffmpeg};
 pub use decide::{AudioPlan, Limits, Plan, Rejection, TranscodeSpec, decide};
+pub use elementary::StreamError;
 pub use encode::{
     AudioChoice, Codec, Container, EncodeRequest, EncodeSpec, Encoders, Offer, Quality,
     encode_args, probe_encoders, run_encode,
