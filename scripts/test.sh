@@ -13,7 +13,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 # Third-party tus clients (tuspy, tus-js-client) that the upload tests drive.
 crates/server/tests/clients/install.sh
-# moto, the local S3 imitation that crates/s3's tests run against (a missing moto fails them).
+# moto, the local S3 server that crates/s3's and the server's storage tests run against (a missing moto fails them).
 DAILIES_TEST_MOTO="$(scripts/moto.sh)"
 export DAILIES_TEST_MOTO
 
