@@ -29,8 +29,8 @@ pub struct GlobalArgs {
     /// Database URL, sqlite://… or postgres://… [env: DAILIES_DATABASE] [default: SQLite in the data dir]
     #[arg(long, global = true, value_name = "URL")]
     pub database: Option<String>,
-    /// Where the library's files live: a folder (shared filesystem) or s3://bucket/prefix
-    /// [env: DAILIES_STORAGE] [default: media/ in the data dir]
+    /// Where the library's files live: local or s3://bucket/prefix
+    /// [env: DAILIES_STORAGE] [default: local, media/ in the data dir]
     #[arg(long, global = true, value_name = "WHERE")]
     pub storage: Option<String>,
     /// TOML configuration file [env: DAILIES_CONFIG] [default: DATA_DIR/dailies.toml if present]
@@ -120,14 +120,17 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum StorageCommand {
-    /// Copy the library from the configured storage to another (a folder or s3://bucket/prefix)
+    /// Copy the library from the configured storage to another (local or s3://bucket/prefix)
     /// while the server keeps serving; then switch `storage` over and run it again to copy
     /// what arrived meanwhile.
     Migrate {
-        /// Where to: `local` (media/ in the data dir), an absolute folder path, or
-        /// s3://bucket/prefix.
+        /// Where to: `local` (media/ in the data dir) or s3://bucket/prefix.
         #[arg(long, value_name = "WHERE")]
         to: String,
+        /// From S3 to local: no node using this data dir is running (its media/ is their
+        /// scratch space until then).
+        #[arg(long)]
+        servers_stopped: bool,
     },
 }
 

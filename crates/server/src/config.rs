@@ -22,9 +22,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Database URL; empty means SQLite inside the data dir.
     pub database: String,
-    /// Where the library's files live: empty = `media/` in the data dir; an absolute path (a
-    /// shared filesystem); or `s3://bucket/prefix` (endpoint, region and credentials from the
-    /// `AWS_*` environment, as AWS tools read them).
+    /// Where the library's files live: empty (or `local`) = `media/` in the data dir; or
+    /// `s3://bucket/prefix` (endpoint, region and credentials from the `AWS_*` environment, as
+    /// AWS tools read them).
     pub storage: String,
     /// Owner of files dropped at the top level of `incoming/`.
     pub default_user: String,
@@ -381,12 +381,7 @@ impl Config {
     }
 
     pub fn layout(&self) -> Layout {
-        match self.storage_setting() {
-            Ok(crate::storage::StorageSetting::Folder(media)) => {
-                Layout::new(&self.data_dir).with_media(media)
-            }
-            _ => Layout::new(&self.data_dir),
-        }
+        Layout::new(&self.data_dir)
     }
 
     /// What `storage` names (checked when the configuration is loaded).

@@ -21,23 +21,11 @@ use crate::ids;
 #[derive(Clone, Debug)]
 pub struct Layout {
     root: PathBuf,
-    /// `root/media` unless the library is kept elsewhere (`storage` = a folder).
-    media: PathBuf,
 }
 
 impl Layout {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        let root = root.into();
-        Layout {
-            media: root.join("media"),
-            root,
-        }
-    }
-
-    /// The library in another folder (a shared filesystem), the rest in the data dir.
-    pub fn with_media(mut self, media: impl Into<PathBuf>) -> Self {
-        self.media = media.into();
-        self
+        Layout { root: root.into() }
     }
 
     /// Creates every folder the server writes to.
@@ -69,7 +57,7 @@ impl Layout {
         self.root.join("uploads")
     }
     pub fn media(&self) -> PathBuf {
-        self.media.clone()
+        self.root.join("media")
     }
     pub fn rejected(&self) -> PathBuf {
         self.root.join("rejected")

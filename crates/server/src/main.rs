@@ -120,9 +120,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Create { name, label }) => {
             commands::users::create_token(&App::open(config).await?, &name, &label).await
         }
-        Command::Storage(StorageCommand::Migrate { to }) => {
-            commands::storage::migrate(&App::open(config).await?, &to).await
-        }
+        Command::Storage(StorageCommand::Migrate {
+            to,
+            servers_stopped,
+        }) => commands::storage::migrate(&App::open(config).await?, &to, servers_stopped).await,
         Command::Import {
             files,
             user,

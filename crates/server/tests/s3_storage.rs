@@ -366,23 +366,26 @@ fn a_library_moves_into_a_bucket_and_back_while_it_is_served() {
     server.spawn();
     assert_eq!(server.get_bytes(&media, &alice).2, before);
 
-    // And back to local disk.
-    let (ok, out, err) = server.cli(&["storage", "migrate", "--to", "local"], "");
-    assert!(ok, "{out}{err}");
-    assert!(
-        server
-            .data()
-            .join("media")
-            .join(&id)
-            .join("original.mp4")
-            .is_file()
+    // And back to local disk: media/ is the running node's scratch space, so only once the
+    // nodes are stopped.
+    let (ok, _, err) = server.cli(&["storage", "migrate", "--to", "local"], "");
+    assert!(!ok);
+    assert!(err.contains("--servers-stopped"), "{err}");
+    server.terminate();
+    let (ok, out, err) = server.cli(
+        &["storage", "migrate", "--to", "local", "--servers-stopped"],
+        "",
     );
+    assert!(ok, "{out}{err}");
+    let copied = server.data().join("media").join(&id).join("original.mp4");
+    assert!(copied.is_file());
 
     // Wrong targets are refused with a reason.
     for (target, says) in [
         ("s3://No_Such", "bucket name"),
-        ("relative/dir", "absolute path"),
-        ("ftp://x/y", "only s3://"),
+        ("relative/dir", "s3://bucket/prefix"),
+        ("/mnt/shared", "s3://bucket/prefix"),
+        ("ftp://x/y", "s3://bucket/prefix"),
         ("s3://dailies-test/moved", "already"),
     ] {
         let (ok, out, err) = server.cli(&["storage", "migrate", "--to", target], "");

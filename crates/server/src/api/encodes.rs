@@ -81,7 +81,12 @@ pub(crate) async fn media_info(app: &App, video: &Video) -> Result<MediaInfo, Ap
     {
         return Ok(info);
     }
-    let _scratch = app.storage.pin(&video.id);
+    if app.storage.is_remote() {
+        // Not a whole original fetched from the bucket on a request's path.
+        return Err(ApiError::Conflict(
+            "this video is still being processed; ask again when it is ready".into(),
+        ));
+    }
     let original = crate::jobs::process_video::original_source(app, video)
         .await
         .map_err(|e| ApiError::Conflict(e.message))?;

@@ -5,12 +5,19 @@ use anyhow::{Context, Result};
 use crate::app::App;
 use crate::storage::{Storage, StorageSetting, migrate::migrate as copy_library};
 
-pub async fn migrate(app: &App, to: &str) -> Result<()> {
+pub async fn migrate(app: &App, to: &str, servers_stopped: bool) -> Result<()> {
     let setting = StorageSetting::parse(to)?;
     let data_dir_media = app.config.data_dir.join("media");
     let from = app.config.storage_setting()?;
     if setting == from {
         anyhow::bail!("the library is already in {to}");
+    }
+    if app.storage.is_remote() && setting == StorageSetting::DataDir && !servers_stopped {
+        // media/ is scratch space for a node on S3: it would clear what is copied there.
+        anyhow::bail!(
+            "with S3 storage media/ in this data dir is scratch space that a running node \
+             clears: stop the nodes using this data dir, then add --servers-stopped"
+        );
     }
     let target = Storage::open_setting(&setting, &data_dir_media)
         .await
@@ -20,7 +27,7 @@ pub async fn migrate(app: &App, to: &str) -> Result<()> {
         from.describe(&data_dir_media),
         setting.describe(&data_dir_media)
     );
-    let done = copy_library(&app.storage, &target).await?;
+    let done = copy_library(&app.db, &app.storage, &target).await?;
     println!(
         "copied {} files ({} bytes); {} were already there",
         done.copied, done.bytes, done.skipped

@@ -60,6 +60,10 @@ pub async fn reconcile(app: &App, quiet: Duration) -> Result<Recovery> {
             tracing::warn!(path = %path.display(), "unexpected entry in media/");
             continue;
         }
+        if app.storage.is_pinned(&name) {
+            // A registration or job of this process is at work in it.
+            continue;
+        }
         let row = sqlx::query("SELECT status, deleted_at FROM videos WHERE id = $1")
             .bind(&name)
             .fetch_optional(&app.db.pool)
@@ -121,9 +125,12 @@ pub async fn clear_stale_scratch(app: &App, quiet: Duration) -> Result<usize> {
     while let Some(entry) = entries.next_entry().await? {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if ids::is_valid_id(&name)
-            && !app.storage.is_pinned(&name)
-            && !recently_touched(&path, quiet)
+        // `.<id>.gone-…`: a folder being cleared when the process stopped.
+        let abandoned = name.starts_with('.') && name.contains(".gone-");
+        if abandoned
+            || ids::is_valid_id(&name)
+                && !app.storage.is_pinned(&name)
+                && !recently_touched(&path, quiet)
         {
             tokio::fs::remove_dir_all(&path).await?;
             removed += 1;

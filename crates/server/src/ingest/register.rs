@@ -262,7 +262,16 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
                 None => Err(e.into()),
             }
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            if app.storage.is_remote() {
+                // The pin's end clears the folder: the file must not go with it.
+                if incoming.transfer == Transfer::Move {
+                    let _ = move_file(&target, incoming.path);
+                }
+                let _ = app.storage.remove(&dir).await;
+            }
+            Err(e.into())
+        }
     }
 }
 

@@ -112,6 +112,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
 pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
     if let Ok(id) = encode_id(job) {
         encodes::set_state(&app.db, &id, state::FAILED, None, Some(&e.message)).await?;
+        remove_stored_result(app, &id).await;
     }
     Ok(())
 }
@@ -120,5 +121,26 @@ pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
 pub async fn cancelled(app: &App, job: &Job) {
     if let Ok(id) = encode_id(job) {
         let _ = encodes::set_state(&app.db, &id, state::CANCELLED, None, None).await;
+        remove_stored_result(app, &id).await;
+    }
+}
+
+/// A result stored by a run that died before recording it (only a bucket can hold one: a
+/// local partial output goes with its run).
+async fn remove_stored_result(app: &App, id: &str) {
+    if !app.storage.is_remote() {
+        return;
+    }
+    let Ok(Some(encode)) = encodes::get(&app.db, id).await else {
+        return;
+    };
+    let Ok(spec) = serde_json::from_str::<EncodeSpec>(&encode.options) else {
+        return;
+    };
+    let name = format!("{id}.{}", spec.container.extension());
+    if let Some(path) = app.layout.encode_file(&encode.video_id, &name)
+        && let Err(e) = app.storage.remove(&path).await
+    {
+        tracing::warn!(error = %format!("{e:#}"), "cannot remove an unrecorded encode");
     }
 }

@@ -40,9 +40,10 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     let mut missing = Vec::new();
     for s in wanted {
         let have = existing.iter().find(|t| t.rendition == s.rendition.key());
-        let file_len = app.storage.len(&s.path).await?;
+        // An unreadable file counts as missing, as before storage could be a bucket.
+        let file_len = app.storage.len(&s.path).await.ok().flatten();
         let stored = match app.layout.torrent_file(&video.id, &s.rendition) {
-            Some(p) => app.storage.len(&p).await?.is_some(),
+            Some(p) => app.storage.len(&p).await.ok().flatten().is_some(),
             None => false,
         };
         match (have, file_len) {

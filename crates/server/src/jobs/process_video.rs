@@ -266,6 +266,17 @@ pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
     if video.deleted_at.is_some() {
         return Ok(());
     }
+    let dir = app.layout.video_dir(&video.id);
+    if let (true, Some(name), Some(dir)) = (
+        app.storage.is_remote(),
+        video.original_file.as_deref(),
+        dir.as_ref(),
+    ) && !app.storage.fetch(&dir.join(name)).await.unwrap_or(false)
+    {
+        // The original cannot be brought here to set aside: it stays in the bucket.
+        videos::set_failed(&app.db, &video.id, &e.message).await?;
+        return Ok(());
+    }
     if let Some(original) = original_path(app, &video) {
         let layout = app.layout.clone();
         let name = video.original_filename.clone();
@@ -277,7 +288,7 @@ pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
         .await??;
     }
     videos::set_failed(&app.db, &video.id, &e.message).await?;
-    if let Some(dir) = app.layout.video_dir(&video.id) {
+    if let Some(dir) = dir {
         app.storage.remove_video(&dir).await?;
     }
     Ok(())

@@ -21,13 +21,30 @@ pub struct Migrated {
     pub skipped: usize,
 }
 
-/// Copies every file of `from` into `to`.
-pub async fn migrate(from: &Storage, to: &Storage) -> Result<Migrated> {
+/// Copies every file of the live videos of `from` into `to` (purged or half-registered ones
+/// stay behind, so a second run cannot bring them back).
+pub async fn migrate(db: &crate::db::Db, from: &Storage, to: &Storage) -> Result<Migrated> {
     let sources = inventory(from).await?;
     let present: HashMap<String, u64> = inventory(to).await?.into_iter().collect();
+    let mut live: HashMap<String, bool> = HashMap::new();
     let mut report = Migrated::default();
     for (rel, len) in sources {
-        if present.get(&rel) == Some(&len) {
+        // Keys listed from a bucket are someone's strings: only library paths are copied.
+        let Some(video_id) = library_path_video(&rel) else {
+            tracing::warn!(key = %rel, "not a library file; left where it is");
+            continue;
+        };
+        let is_live = match live.get(video_id) {
+            Some(l) => *l,
+            None => {
+                let l = crate::db::videos::get(db, video_id)
+                    .await?
+                    .is_some_and(|v| v.deleted_at.is_none());
+                live.insert(video_id.to_owned(), l);
+                l
+            }
+        };
+        if !is_live || present.get(&rel) == Some(&len) {
             report.skipped += 1;
             continue;
         }
@@ -59,6 +76,15 @@ async fn inventory(s: &Storage) -> Result<Vec<(String, u64)>> {
             Ok(out)
         }
     }
+}
+
+/// The video id of a library path `id/name[/name…]` made of plain visible names, else `None`.
+fn library_path_video(rel: &str) -> Option<&str> {
+    let mut parts = rel.split('/');
+    let id = parts.next()?;
+    let plain = |p: &str| !p.is_empty() && !p.starts_with('.') && p != "..";
+    let rest: Vec<&str> = parts.collect();
+    (crate::ids::is_valid_id(id) && !rest.is_empty() && rest.iter().all(|p| plain(p))).then_some(id)
 }
 
 fn local_path(s: &Storage, rel: &str) -> PathBuf {
@@ -110,4 +136,32 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     Ok(done?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_library_paths_are_copied() {
+        let id = crate::ids::new_id();
+        for ok in [
+            format!("{id}/original.mov"),
+            format!("{id}/thumbnails/{id}/0001.jpg"),
+        ] {
+            assert_eq!(library_path_video(&ok), Some(id.as_str()), "{ok}");
+        }
+        for bad in [
+            id.clone(),
+            format!("{id}/"),
+            format!("{id}/../../.ssh/authorized_keys"),
+            format!("{id}/a//b"),
+            format!("{id}/.hidden"),
+            "../x/original.mov".to_owned(),
+            ".dailies-check".to_owned(),
+            "notanid/original.mov".to_owned(),
+        ] {
+            assert_eq!(library_path_video(&bad), None, "{bad}");
+        }
+    }
 }

@@ -26,16 +26,14 @@ pub use remote::RemoteBody;
 /// What `storage` (`--storage`) names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageSetting {
-    /// `media/` in the data dir.
+    /// `media/` in the data dir (which may be on a shared filesystem).
     DataDir,
-    /// A folder elsewhere, typically a shared filesystem (NFS) mounted on every node.
-    Folder(PathBuf),
     /// `s3://bucket/prefix`: endpoint, region and credentials from the environment.
     S3 { bucket: String, prefix: String },
 }
 
 impl StorageSetting {
-    /// Parses `""`, `local`, an absolute path, or `s3://bucket[/prefix]`.
+    /// Parses `""`, `local` or `s3://bucket[/prefix]`.
     pub fn parse(value: &str) -> Result<StorageSetting> {
         let value = value.trim();
         if value.is_empty() || value == "local" {
@@ -71,21 +69,18 @@ impl StorageSetting {
                 prefix: prefix.to_owned(),
             });
         }
-        if value.contains("://") {
-            bail!("storage '{value}': only s3:// URLs and folder paths are understood");
-        }
-        let path = PathBuf::from(value);
-        if !path.is_absolute() {
-            bail!("storage '{value}': a folder must be given as an absolute path");
-        }
-        Ok(StorageSetting::Folder(path))
+        // A separate library folder would put `media/` and `trash/` or the drop folder on
+        // different filesystems, where moves stop being renames: share the data dir instead.
+        bail!(
+            "storage '{value}': use local (media/ in the data dir, which may be on a shared \
+             filesystem) or s3://bucket/prefix"
+        )
     }
 
     /// For logs and messages; never holds a credential.
     pub fn describe(&self, data_dir_media: &Path) -> String {
         match self {
             StorageSetting::DataDir => format!("local disk ({})", data_dir_media.display()),
-            StorageSetting::Folder(p) => format!("folder {}", p.display()),
             StorageSetting::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
             StorageSetting::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
         }
@@ -143,7 +138,6 @@ impl Storage {
     pub async fn open_setting(setting: &StorageSetting, data_dir_media: &Path) -> Result<Storage> {
         match setting {
             StorageSetting::DataDir => Ok(Storage::local(data_dir_media)),
-            StorageSetting::Folder(p) => Ok(Storage::local(p)),
             StorageSetting::S3 { bucket, prefix } => {
                 Storage::s3(data_dir_media, bucket, prefix).await
             }
@@ -184,7 +178,11 @@ impl Storage {
         let Some(bucket) = self.bucket() else {
             return Ok(());
         };
-        for file in files_under(path).await? {
+        let files = files_under(path).await?;
+        if files.is_empty() {
+            bail!("{} is missing: nothing to store", path.display());
+        }
+        for file in files {
             let key = self
                 .key(&file)
                 .with_context(|| format!("{} is not in the library", file.display()))?;
@@ -308,12 +306,25 @@ impl Drop for Pin {
         }
         pins.remove(&self.video_id);
         if inner.bucket.is_some() && crate::ids::is_valid_id(&self.video_id) {
-            // Under the lock, so a new pin cannot fetch into the folder while it goes.
+            // Renamed away under the lock, so a new pin cannot fetch into the folder while it
+            // goes; the deletion itself (a big original) happens off the async threads.
             let dir = inner.media_root.join(&self.video_id);
-            if let Err(e) = std::fs::remove_dir_all(&dir)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(folder = %dir.display(), error = %e, "cannot clear scratch space");
+            let gone =
+                inner
+                    .media_root
+                    .join(format!(".{}.gone-{}", self.video_id, crate::ids::new_id()));
+            match std::fs::rename(&dir, &gone) {
+                Ok(()) => {
+                    std::thread::spawn(move || {
+                        if let Err(e) = std::fs::remove_dir_all(&gone) {
+                            tracing::warn!(folder = %gone.display(), error = %e, "cannot clear scratch space");
+                        }
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(folder = %dir.display(), error = %e, "cannot clear scratch space")
+                }
             }
         }
     }
@@ -407,10 +418,6 @@ mod tests {
                 prefix: String::new()
             }
         );
-        assert_eq!(
-            StorageSetting::parse("/mnt/nfs/dailies").unwrap(),
-            StorageSetting::Folder("/mnt/nfs/dailies".into())
-        );
         for bad in [
             "s3://",
             "s3://UPPER",
@@ -419,6 +426,7 @@ mod tests {
             "s3://bucket/a//b",
             "s3://bucket/a b",
             "relative/path",
+            "/mnt/nfs/dailies",
             "http://example.com/x",
         ] {
             assert!(StorageSetting::parse(bad).is_err(), "{bad}");

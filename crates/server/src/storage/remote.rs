@@ -14,6 +14,9 @@ pub type RemoteBody = mpsc::Receiver<std::io::Result<Bytes>>;
 /// Bytes handed to the HTTP response at a time.
 const CHUNK: usize = 256 * 1024;
 
+/// A response whose client has taken nothing for this long is ended.
+const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[derive(Clone)]
 pub(crate) struct Bucket {
     client: dailies_s3::Client,
@@ -118,14 +121,17 @@ impl Bucket {
         .await
     }
 
-    /// Deletes the object `key` and everything under `key/`.
+    /// Deletes the object `key` and everything under `key/`, including the parts of uploads a
+    /// killed writer left unfinished.
     pub async fn remove(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
         self.blocking(move |c| {
             c.delete(&key)?;
-            for o in c.list(&format!("{key}/"))? {
+            let under = format!("{key}/");
+            for o in c.list(&under)? {
                 c.delete(&o.key)?;
             }
+            c.abort_unfinished_uploads(&under)?;
             Ok(())
         })
         .await
@@ -183,11 +189,24 @@ impl Bucket {
     pub fn stream(&self, key: String, start: u64, end: u64) -> RemoteBody {
         let (tx, rx) = mpsc::channel(4);
         let client = self.client.clone();
+        let runtime = tokio::runtime::Handle::current();
+        // A client that stops reading (a paused player) must not hold a blocking thread forever.
+        let send = move |item: std::io::Result<Bytes>| {
+            runtime
+                .block_on(tokio::time::timeout(STALLED_CLIENT, tx.send(item)))
+                .is_ok_and(|sent| sent.is_ok())
+        };
         tokio::task::spawn_blocking(move || {
             let mut reader = match client.get(&key, Some((start, end))) {
-                Ok(Some(r)) => r,
+                Ok(Some(r)) if r.range == Some((start, end)) => r,
+                Ok(Some(_)) => {
+                    send(Err(std::io::Error::other(
+                        "the bucket did not answer with the range asked for",
+                    )));
+                    return;
+                }
                 Ok(None) => {
-                    let _ = tx.blocking_send(Err(std::io::Error::new(
+                    send(Err(std::io::Error::new(
                         std::io::ErrorKind::NotFound,
                         "the object is gone",
                     )));
@@ -195,7 +214,7 @@ impl Bucket {
                 }
                 Err(e) => {
                     tracing::warn!(key = %key, error = %e, "ranged read from the bucket failed");
-                    let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+                    send(Err(std::io::Error::other(e)));
                     return;
                 }
             };
@@ -204,7 +223,7 @@ impl Bucket {
                 let mut buf = vec![0u8; CHUNK.min(left as usize)];
                 let n = match reader.read(&mut buf) {
                     Ok(0) => {
-                        let _ = tx.blocking_send(Err(std::io::Error::new(
+                        send(Err(std::io::Error::new(
                             std::io::ErrorKind::UnexpectedEof,
                             "the bucket sent fewer bytes than asked",
                         )));
@@ -212,13 +231,13 @@ impl Bucket {
                     }
                     Ok(n) => n,
                     Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
+                        send(Err(e));
                         return;
                     }
                 };
                 buf.truncate(n);
                 left -= n as u64;
-                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                if !send(Ok(Bytes::from(buf))) {
                     return;
                 }
             }

@@ -20,6 +20,13 @@ pub struct Browser {
 }
 
 fn call(method: &str, url: &str, body: Option<Value>) -> Value {
+    let (status, v) = call_status(method, url, body);
+    assert!(status < 400, "{method} {url}: {status} {v}");
+    v["value"].clone()
+}
+
+/// The WebDriver answer's status and whole body, whatever the status.
+fn call_status(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
@@ -34,8 +41,7 @@ fn call(method: &str, url: &str, body: Option<Value>) -> Value {
     .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = res.status().as_u16();
     let v: Value = res.into_body().read_json().unwrap_or(Value::Null);
-    assert!(status < 400, "{method} {url}: {status} {v}");
-    v["value"].clone()
+    (status, v)
 }
 
 impl Browser {
@@ -165,10 +171,23 @@ impl Browser {
             .to_owned()
     }
 
-    /// Clicks the element as a user would (it must be visible and not covered).
+    /// Clicks the element as a user would (it must be visible and not covered). A page that
+    /// redraws the element between finding and clicking it gets the new one clicked.
     pub fn click(&self, css: &str) {
-        let id = self.element_id(css);
-        call("POST", &self.url(&format!("/element/{id}/click")), None);
+        for _ in 0..5 {
+            let id = self.element_id(css);
+            let url = self.url(&format!("/element/{id}/click"));
+            let (status, v) = call_status("POST", &url, None);
+            if status < 400 {
+                return;
+            }
+            assert_eq!(
+                v["value"]["error"], "stale element reference",
+                "POST {url}: {status} {v}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{css} kept being redrawn before it could be clicked");
     }
 
     /// Types `text` into the element; for a file input, `text` is a file's path.
