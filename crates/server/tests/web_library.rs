@@ -115,6 +115,37 @@ fn the_library_searches_renames_and_deletes() {
         3,
         "nothing deleted on the first click"
     );
+    // A live update redraws the cards meanwhile: the question stays asked.
+    let other = server
+        .videos()
+        .into_iter()
+        .find(|v| v["title"] == "Scene 4 take 2")
+        .unwrap();
+    let answer = call(
+        "PATCH",
+        &format!(
+            "{}/api/videos/{}",
+            server.base,
+            other["id"].as_str().unwrap()
+        ),
+        &[
+            (
+                "Authorization",
+                &format!("Bearer {}", server.token_for("alice")),
+            ),
+            ("Content-Type", "application/json"),
+        ],
+        Some(r#"{"title":"Scene 4 take 2, approved"}"#),
+    );
+    assert_eq!(answer.status, 200);
+    browser.wait_for(
+        "the redraw with the other new title",
+        &format!("return {TITLES}.includes('Scene 4 take 2, approved')"),
+    );
+    assert_eq!(
+        browser.run(&format!("return {del}.textContent"), json!([])),
+        json!("Really delete?")
+    );
     browser.run(&format!("{del}.click()"), json!([]));
     browser.wait_for(
         "the card gone",

@@ -91,19 +91,28 @@ function manageButtons(box, v) {
     input.focus();
     input.select();
   });
+  const askAgain = () => {
+    del.classList.add("confirm");
+    del.textContent = "Really delete?";
+  };
+  if (confirmingDelete.has(v.id)) askAgain();
   del.addEventListener("click", async () => {
     if (!del.classList.contains("confirm")) {
-      del.classList.add("confirm");
-      del.textContent = "Really delete?";
+      confirmingDelete.add(v.id);
+      askAgain();
       return;
     }
     try {
       await api(`/api/videos/${v.id}`, { method: "DELETE" });
+      confirmingDelete.delete(v.id);
       refresh();
     } catch (err) { error.textContent = err.message.replace(/^\d+ /, ""); }
   });
   box.append(rename, del, error);
 }
+
+/** Videos whose Delete was clicked once: a live refresh redraws the cards and must keep asking. */
+const confirmingDelete = new Set();
 
 let me = null;
 async function refresh() {
