@@ -420,4 +420,17 @@ fn a_bucket_that_does_not_answer_stops_the_start_with_a_reason() {
     assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");
     let err = start("s3://Bad_Bucket", &moto.env());
     assert!(err.contains("bucket name"), "{err}");
+    // The swarm master serves a folder: not a bucket.
+    moto.bucket(BUCKET);
+    let mut env = moto.env();
+    env.push(("DAILIES_SWARM_LISTEN".into(), "127.0.0.1:0".into()));
+    env.push((
+        "DAILIES_SWARM_TOKEN".into(),
+        "a-long-enough-swarm-token".into(),
+    ));
+    let err = start(&format!("s3://{BUCKET}/x"), &env);
+    assert!(
+        err.contains("swarm_listen") && err.contains("migrate --to local"),
+        "{err}"
+    );
 }

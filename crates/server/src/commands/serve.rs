@@ -174,8 +174,8 @@ async fn start_swarm_master(app: &App) -> Result<Option<dailies_swarm::node::Mas
     if app.storage.is_remote() {
         anyhow::bail!(
             "swarm_listen serves the library from local disk or a shared folder; \
-             with S3 storage run the swarm master on a machine that mounts a copy \
-             (dailies storage migrate --to FOLDER)"
+             with S3 storage run the swarm master on a machine holding a copy \
+             (dailies storage migrate --to local there)"
         );
     }
     let dir = app.layout.media();
