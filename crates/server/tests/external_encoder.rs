@@ -59,6 +59,29 @@ fn encode_to_file(
     out
 }
 
+/// A ready H.264/AAC clip of alice's (testsrc2 at 25 fps), made in `dir`: its video id and
+/// the source file.
+fn alice_clip(
+    server: &Server,
+    dir: &std::path::Path,
+    seconds: f64,
+    size: &str,
+) -> (String, std::path::PathBuf) {
+    let clip = make_clip(
+        dir,
+        "src.mp4",
+        seconds,
+        &format!("testsrc2=size={size}:rate=25"),
+        H264_AAC,
+    );
+    server.drop_file(Some("alice"), "src.mp4", &clip);
+    let id = server.wait_settled("src.mp4")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id, clip)
+}
+
 fn codec_of(probe: &Value, kind: &str) -> Option<String> {
     probe["streams"]
         .as_array()
@@ -73,18 +96,7 @@ fn x265_through_pipes_makes_hevc_with_the_sources_sound() {
     let server = Server::start(X265);
     let alice = server.user_token("alice", false);
     let dir = tempfile::tempdir().unwrap();
-    let clip = make_clip(
-        dir.path(),
-        "src.mp4",
-        3.0,
-        "testsrc2=size=640x360:rate=25",
-        H264_AAC,
-    );
-    server.drop_file(Some("alice"), "src.mp4", &clip);
-    let video = server.wait_settled("src.mp4")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (video, _) = alice_clip(&server, dir.path(), 3.0, "640x360");
 
     let probe = encode_and_probe(
         &server,
@@ -183,18 +195,7 @@ fn b_frames_keep_every_frame_in_presentation_order() {
     let server = Server::start(X265);
     let alice = server.user_token("alice", false);
     let dir = tempfile::tempdir().unwrap();
-    let clip = make_clip(
-        dir.path(),
-        "src.mp4",
-        2.0,
-        "testsrc2=size=320x240:rate=25",
-        H264_AAC,
-    );
-    server.drop_file(Some("alice"), "src.mp4", &clip);
-    let video = server.wait_settled("src.mp4")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (video, clip) = alice_clip(&server, dir.path(), 2.0, "320x240");
     for container in ["mp4", "mkv"] {
         let body = format!(
             r#"{{"codec":"hevc","encoder":"x265","quality":{{"crf":26}},"preset":"medium","container":"{container}"}}"#
@@ -346,18 +347,7 @@ fn an_ivf_encoder_writes_webm_with_opus() {
     let server = Server::start(VP9_IVF);
     let alice = server.user_token("alice", false);
     let dir = tempfile::tempdir().unwrap();
-    let clip = make_clip(
-        dir.path(),
-        "src.mp4",
-        2.0,
-        "testsrc2=size=320x240:rate=25",
-        H264_AAC,
-    );
-    server.drop_file(Some("alice"), "src.mp4", &clip);
-    let video = server.wait_settled("src.mp4")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (video, _) = alice_clip(&server, dir.path(), 2.0, "320x240");
     for (container, format) in [("webm", "matroska,webm"), ("mkv", "matroska,webm")] {
         let body = format!(
             r#"{{"codec":"vp9","encoder":"vp9ivf","quality":{{"crf":40}},"container":"{container}","audio":"opus"}}"#

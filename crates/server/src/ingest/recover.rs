@@ -70,7 +70,7 @@ pub async fn reconcile(app: &App, quiet: Duration) -> Result<Recovery> {
             .await?;
         match row {
             Some(_) if app.storage.is_remote() => {
-                if !app.storage.is_pinned(&name) && !recently_touched(&path, quiet) {
+                if !recently_touched(&path, quiet) {
                     tokio::fs::remove_dir_all(&path).await?;
                 }
             }
@@ -175,7 +175,7 @@ pub async fn purge_trash(app: &App) -> Result<usize> {
             if app.storage.is_remote()
                 && let Some(dir) = app.layout.video_dir(id)
             {
-                app.storage.remove_video(&dir).await?;
+                app.storage.remove(&dir).await?;
             }
             videos::purge(&app.db, id).await
         };

@@ -237,11 +237,15 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
         }
     }
 
-    if let Err(e) = app.storage.push(&dir).await {
+    // Undone when the video cannot be stored after all: a moved file goes back where it was.
+    let put_back = || async {
         if incoming.transfer == Transfer::Move {
             let _ = move_file(&target, incoming.path);
         }
         let _ = app.storage.remove(&dir).await;
+    };
+    if let Err(e) = app.storage.push(&dir).await {
+        put_back().await;
         return Err(e.context("cannot store the original").into());
     }
 
@@ -265,10 +269,7 @@ pub async fn register_file(app: &App, incoming: Incoming<'_>) -> Result<Register
         Err(e) => {
             if app.storage.is_remote() {
                 // The pin's end clears the folder: the file must not go with it.
-                if incoming.transfer == Transfer::Move {
-                    let _ = move_file(&target, incoming.path);
-                }
-                let _ = app.storage.remove(&dir).await;
+                put_back().await;
             }
             Err(e.into())
         }

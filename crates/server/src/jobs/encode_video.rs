@@ -35,7 +35,7 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     let spec: EncodeSpec = serde_json::from_str(&encode.options)
         .map_err(|e| JobError::permanent(format!("stored options are unreadable: {e}"), None))?;
     let (video, original) = live_original(app, &encode.video_id).await?;
-    let name = format!("{id}.{}", spec.container.extension());
+    let name = output_name(&id, &spec);
     let output = app
         .layout
         .encode_file(&video.id, &name)
@@ -108,6 +108,11 @@ pub async fn run(app: &App, job: &Job, ctx: &JobContext) -> Result<(), JobError>
     Ok(())
 }
 
+/// The result's file name in `media/<video>/encodes/`.
+fn output_name(id: &str, spec: &EncodeSpec) -> String {
+    format!("{id}.{}", spec.container.extension())
+}
+
 /// No attempts left: the request says why.
 pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
     if let Ok(id) = encode_id(job) {
@@ -137,7 +142,7 @@ async fn remove_stored_result(app: &App, id: &str) {
     let Ok(spec) = serde_json::from_str::<EncodeSpec>(&encode.options) else {
         return;
     };
-    let name = format!("{id}.{}", spec.container.extension());
+    let name = output_name(id, &spec);
     if let Some(path) = app.layout.encode_file(&encode.video_id, &name)
         && let Err(e) = app.storage.remove(&path).await
     {

@@ -289,7 +289,7 @@ pub async fn give_up(app: &App, job: &Job, e: &JobError) -> anyhow::Result<()> {
     }
     videos::set_failed(&app.db, &video.id, &e.message).await?;
     if let Some(dir) = dir {
-        app.storage.remove_video(&dir).await?;
+        app.storage.remove(&dir).await?;
     }
     Ok(())
 }

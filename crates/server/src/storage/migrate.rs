@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::Storage;
-use super::remote::Bucket;
 
 /// What a run did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -92,16 +91,12 @@ fn local_path(s: &Storage, rel: &str) -> PathBuf {
         .fold(s.inner.media_root.clone(), |p, part| p.join(part))
 }
 
-fn key_of(b: &Bucket, rel: &str) -> Result<String> {
-    b.key(rel).context("not a library path")
-}
-
 async fn copy_one(from: &Storage, to: &Storage, rel: &str) -> Result<()> {
     let target = local_path(to, rel);
     match (from.bucket(), to.bucket()) {
-        (None, Some(dst)) => dst.upload(&local_path(from, rel), &key_of(dst, rel)?).await,
+        (None, Some(dst)) => dst.upload(&local_path(from, rel), &dst.key(rel)).await,
         (Some(src), None) => {
-            if src.download(&key_of(src, rel)?, &target).await? {
+            if src.download(&src.key(rel), &target).await? {
                 Ok(())
             } else {
                 anyhow::bail!("it vanished from {}", src.url())
@@ -109,11 +104,11 @@ async fn copy_one(from: &Storage, to: &Storage, rel: &str) -> Result<()> {
         }
         (Some(src), Some(dst)) => {
             let reader = src
-                .reader(&key_of(src, rel)?)
+                .reader(&src.key(rel))
                 .await?
                 .with_context(|| format!("it vanished from {}", src.url()))?;
             let content_type = crate::api::files::content_type_for(Path::new(rel));
-            dst.upload_from(&key_of(dst, rel)?, Box::new(reader), content_type)
+            dst.upload_from(&dst.key(rel), Box::new(reader), content_type)
                 .await
                 .map(|_| ())
         }

@@ -157,7 +157,7 @@ impl Storage {
     /// could steer ever becomes a key outside the library).
     fn key(&self, path: &Path) -> Option<String> {
         let bucket = self.inner.bucket.as_ref()?;
-        bucket.key(relative_key(&self.inner.media_root, path)?.as_str())
+        Some(bucket.key(&relative_key(&self.inner.media_root, path)?))
     }
 
     /// Makes sure this node has `path` on local disk, downloading it from the bucket if needed.
@@ -275,11 +275,6 @@ impl Storage {
     /// Whether a video's scratch folder is in use here (recovery leaves such folders alone).
     pub fn is_pinned(&self, video_id: &str) -> bool {
         lock(&self.inner.pins).contains_key(video_id)
-    }
-
-    /// Removes everything of a video, wherever it is.
-    pub async fn remove_video(&self, video_dir: &Path) -> Result<()> {
-        self.remove(video_dir).await
     }
 }
 

@@ -51,8 +51,8 @@ impl Bucket {
     }
 
     /// The key of a library path (`abc/original.mov`).
-    pub fn key(&self, relative: &str) -> Option<String> {
-        Some(format!("{}{relative}", self.prefix))
+    pub fn key(&self, relative: &str) -> String {
+        format!("{}{relative}", self.prefix)
     }
 
     async fn blocking<T: Send + 'static>(
